@@ -1,7 +1,8 @@
 """Fill Vietnamese msgstr entries in locale/vi/LC_MESSAGES/django.po from a JSON table.
 
-Usage: python scripts/po_fill.py scripts/vi_translations.json
-Run `manage.py makemessages -l vi` first. Translations already in the .po are
+Usage: python scripts/po_fill.py
+Run `manage.py makemessages -l vi` first. The tables are the JSON files in
+locale/vi/translations/ (one per area, {"English msgid": "Vietnamese"}). Translations already in the .po are
 kept; fuzzy guesses made by msgmerge are dropped; the script lists msgids still
 untranslated and exits 1 if any remain.
 """
@@ -10,7 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-PO = Path(__file__).resolve().parent.parent / "locale/vi/LC_MESSAGES/django.po"
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "locale/vi/LC_MESSAGES/django.po"
+TABLES = ROOT / "locale/vi/translations"
 
 
 def parse(text: str) -> list[dict]:
@@ -49,8 +52,10 @@ def render(entries: list[dict]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def main(table_path: str) -> int:
-    table = json.loads(Path(table_path).read_text(encoding="utf-8"))
+def main() -> int:
+    table = {}
+    for path in sorted(TABLES.glob("*.json")):
+        table.update(json.loads(path.read_text(encoding="utf-8")))
     entries = parse(PO.read_text(encoding="utf-8"))
     missing = []
     for e in entries:
@@ -83,4 +88,4 @@ def main(table_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main())
