@@ -46,7 +46,9 @@ if not SECRET_KEY:
             "(set DJANGO_DEBUG=1 for development defaults)."
         )
 
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else [])
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
+)
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is not set (comma-separated host names).")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -115,7 +117,9 @@ def _default_database() -> dict:
     password), else 127.0.0.1:5432. The bootstrap creates the role and database.
     """
     socket_dir = os.environ.get("PGHOST") or "/var/run/postgresql"
-    host = socket_dir if Path(socket_dir).is_dir() and any(Path(socket_dir).glob(".s.PGSQL.*")) else "127.0.0.1"
+    host = (
+        socket_dir if Path(socket_dir).is_dir() and any(Path(socket_dir).glob(".s.PGSQL.*")) else "127.0.0.1"
+    )
     return {
         "NAME": os.environ.get("DB_NAME", "childsafe"),
         "USER": os.environ.get("PGUSER", ""),
@@ -186,10 +190,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # `format` is a real query parameter of ours (export format), not a renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ChildSafe Map API",
-    "DESCRIPTION": "Child accident prevention under Directive 23/CT-TTg: sites, inspections, incidents, maps.",
+    "DESCRIPTION": "Child accident prevention (Directive 23/CT-TTg): sites, inspections, incidents, maps.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }

@@ -56,8 +56,12 @@ KINDS: dict[str, KindSpec] = {
             _("School"),
             ("Point",),
             (
-                Attr("level", str, _("School level"), choices=("preschool", "primary", "lower_secondary",
-                                                                "upper_secondary", "multi_level")),
+                Attr(
+                    "level",
+                    str,
+                    _("School level"),
+                    choices=("preschool", "primary", "lower_secondary", "upper_secondary", "multi_level"),
+                ),
                 Attr("pupils", int, _("Pupils"), min=0),
                 Attr("boarding", bool, _("Boarding school")),
             ),
@@ -69,8 +73,12 @@ KINDS: dict[str, KindSpec] = {
             (
                 Attr("school", str, _("School served"), required=True),
                 Attr("vehicle_operator", str, _("Vehicle operator")),
-                Attr("vehicle_type", str, _("Vehicle type"), choices=("bus", "minibus", "boat", "motorbike",
-                                                                      "walking", "other")),
+                Attr(
+                    "vehicle_type",
+                    str,
+                    _("Vehicle type"),
+                    choices=("bus", "minibus", "boat", "motorbike", "walking", "other"),
+                ),
                 Attr("pupils", int, _("Pupils carried"), min=0),
             ),
         ),

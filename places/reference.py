@@ -77,7 +77,9 @@ def _absorber(dissolved: GEOSGeometry, candidates: dict[str, GEOSGeometry]) -> s
 @transaction.atomic
 def load_lai_chau(fixtures: Path = FIXTURES) -> LoadSummary:
     codes = json.loads((fixtures / "lai_chau_admin_codes.json").read_text(encoding="utf-8"))
-    province_feature = json.loads((fixtures / "lai_chau_province.geojson").read_text(encoding="utf-8"))["features"][0]
+    province_feature = json.loads((fixtures / "lai_chau_province.geojson").read_text(encoding="utf-8"))[
+        "features"
+    ][0]
     province = _upsert(
         code=codes["province"]["gso_code"],
         valid_from=None,
@@ -91,7 +93,9 @@ def load_lai_chau(fixtures: Path = FIXTURES) -> LoadSummary:
     )
 
     # Old communes: names and hierarchy from the codes, polygons from vietnam63.
-    features = json.loads((fixtures / "lai_chau_communes_pre2025.geojson").read_text(encoding="utf-8"))["features"]
+    features = json.loads((fixtures / "lai_chau_communes_pre2025.geojson").read_text(encoding="utf-8"))[
+        "features"
+    ]
     polygons = {f["properties"]["gso_code"]: _geom(f) for f in features if f["properties"]["gso_code"]}
     drawn_district = {f["properties"]["gso_code"]: f["properties"]["district_full_name"] for f in features}
     absorbed: dict[str, str] = {}
@@ -100,8 +104,10 @@ def load_lai_chau(fixtures: Path = FIXTURES) -> LoadSummary:
             continue
         dissolved = _geom(f)
         same_district = {
-            code: geom for code, geom in polygons.items()
-            if drawn_district[code] == f["properties"]["district_full_name"] and geom.distance(dissolved) < 0.002
+            code: geom
+            for code, geom in polygons.items()
+            if drawn_district[code] == f["properties"]["district_full_name"]
+            and geom.distance(dissolved) < 0.002
         }
         target = _absorber(dissolved, same_district)
         polygons[target] = _multi(polygons[target].union(dissolved))
@@ -115,18 +121,33 @@ def load_lai_chau(fixtures: Path = FIXTURES) -> LoadSummary:
         for g in communes_geom[1:]:
             union = union.union(g)
         districts[d["gso_code"]] = _upsert(
-            code=d["gso_code"], valid_from=None, valid_to=OLD_VALID_TO, name=d["full_name"], name_en=d["name_en"],
-            level=AdminLevel.DISTRICT, parent=province, geom=_multi(union),
+            code=d["gso_code"],
+            valid_from=None,
+            valid_to=OLD_VALID_TO,
+            name=d["full_name"],
+            name_en=d["name_en"],
+            level=AdminLevel.DISTRICT,
+            parent=province,
+            geom=_multi(union),
             geometry_source=f"union of its communes by GSO code; {GEOMETRY_OLD}",
         )
         for c in d["communes"]:
             notes = [GEOMETRY_OLD]
-            notes += [f"absorbed {name} (merged away before 2025)" for name, code in absorbed.items()
-                      if code == c["gso_code"]]
+            notes += [
+                f"absorbed {name} (merged away before 2025)"
+                for name, code in absorbed.items()
+                if code == c["gso_code"]
+            ]
             old_communes[c["gso_code"]] = _upsert(
-                code=c["gso_code"], valid_from=None, valid_to=OLD_VALID_TO, name=c["full_name"],
-                name_en=c["name_en"], level=AdminLevel.COMMUNE, parent=districts[d["gso_code"]],
-                geom=polygons[c["gso_code"]], geometry_source="; ".join(notes),
+                code=c["gso_code"],
+                valid_from=None,
+                valid_to=OLD_VALID_TO,
+                name=c["full_name"],
+                name_en=c["name_en"],
+                level=AdminLevel.COMMUNE,
+                parent=districts[d["gso_code"]],
+                geom=polygons[c["gso_code"]],
+                geometry_source="; ".join(notes),
             )
 
     new_names = {c["gso_code"]: c for c in codes["communes_from_2025_07_01"]}
@@ -136,18 +157,27 @@ def load_lai_chau(fixtures: Path = FIXTURES) -> LoadSummary:
         parts = [old_communes[m["old_commune_code"]] for m in entry["merged_from"]]
         union = AdminUnit.objects.filter(pk__in=[p.pk for p in parts]).aggregate(u=Union("geom"))["u"]
         new = _upsert(
-            code=info["gso_code"], valid_from=NEW_VALID_FROM, valid_to=None, name=info["full_name"],
-            name_en=info["name_en"], level=AdminLevel.COMMUNE, parent=province, geom=_multi(union),
+            code=info["gso_code"],
+            valid_from=NEW_VALID_FROM,
+            valid_to=None,
+            name=info["full_name"],
+            name_en=info["name_en"],
+            level=AdminLevel.COMMUNE,
+            parent=province,
+            geom=_multi(union),
             geometry_source=f"dissolve of {len(parts)} old communes along the 2025 crosswalk; {GEOMETRY_OLD}",
         )
         for part in parts:
             CrosswalkLink.objects.update_or_create(
-                old_unit=part, defaults={"new_unit": new, "effective": NEW_VALID_FROM, "legal_basis": LEGAL_BASIS_2025}
+                old_unit=part,
+                defaults={"new_unit": new, "effective": NEW_VALID_FROM, "legal_basis": LEGAL_BASIS_2025},
             )
             crosswalk += 1
         for year in DBKK_YEARS:
             UnitStatistic.objects.update_or_create(
-                unit=new, year=year, indicator=StatIndicator.EXTREMELY_DIFFICULT,
+                unit=new,
+                year=year,
+                indicator=StatIndicator.EXTREMELY_DIFFICULT,
                 defaults={"value": 1.0 if info["xa_dbkk_2026_2030"] else 0.0, "source": DBKK_SOURCE},
             )
 

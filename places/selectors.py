@@ -15,7 +15,9 @@ def today() -> date:
     return timezone.localdate()
 
 
-def unit_at(*, geom: GEOSGeometry, on: date | None = None, level: str = AdminLevel.COMMUNE) -> AdminUnit | None:
+def unit_at(
+    *, geom: GEOSGeometry, on: date | None = None, level: str = AdminLevel.COMMUNE
+) -> AdminUnit | None:
     """The one unit of `level` in force on `on` holding `geom`; None outside the province.
 
     The rule lives in the SQL function places_unit_at (migration 0002) so that bulk
@@ -25,23 +27,25 @@ def unit_at(*, geom: GEOSGeometry, on: date | None = None, level: str = AdminLev
     return AdminUnit.objects.get(pk=ids[0]) if ids[0] else None
 
 
-def unit_ids_at(*, geoms: Sequence[GEOSGeometry], on: date | None = None, level: str = AdminLevel.COMMUNE
-                ) -> list[int | None]:
+def unit_ids_at(
+    *, geoms: Sequence[GEOSGeometry], on: date | None = None, level: str = AdminLevel.COMMUNE
+) -> list[int | None]:
     """places_unit_at for many geometries in one query, in input order."""
     if not geoms:
         return []
     wkbs = [bytes(g.ewkb) for g in geoms]
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT places_unit_at(ST_GeomFromEWKB(g), %s, %s) FROM unnest(%s::bytea[]) WITH ORDINALITY AS t(g, i)"
-            " ORDER BY i",
+            "SELECT places_unit_at(ST_GeomFromEWKB(g), %s, %s)"
+            " FROM unnest(%s::bytea[]) WITH ORDINALITY AS t(g, i) ORDER BY i",
             [on or today(), level, wkbs],
         )
         return [row[0] for row in cur.fetchall()]
 
 
-def admin_unit_list(*, level: str | None = None, parent: AdminUnit | None = None, valid_on: date | None = None
-                    ) -> QuerySet[AdminUnit]:
+def admin_unit_list(
+    *, level: str | None = None, parent: AdminUnit | None = None, valid_on: date | None = None
+) -> QuerySet[AdminUnit]:
     qs = AdminUnit.objects.select_related("parent")
     if level:
         qs = qs.filter(level=level)

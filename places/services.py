@@ -17,9 +17,19 @@ def _commune_id(geom: GEOSGeometry) -> int:
 
 
 @transaction.atomic
-def site_create(*, user=None, kind: str, name: str, geom: GEOSGeometry, attributes: dict | None = None,
-                description: str = "", status: str = SiteStatus.ACTIVE, source: str = "manual",
-                external_id: str = "", make_valid: bool = False) -> Site:
+def site_create(
+    *,
+    user=None,
+    kind: str,
+    name: str,
+    geom: GEOSGeometry,
+    attributes: dict | None = None,
+    description: str = "",
+    status: str = SiteStatus.ACTIVE,
+    source: str = "manual",
+    external_id: str = "",
+    make_valid: bool = False,
+) -> Site:
     kind = clean_kind(kind)
     errors: dict[str, list[str]] = {}
     if not (name or "").strip():
@@ -38,8 +48,17 @@ def site_create(*, user=None, kind: str, name: str, geom: GEOSGeometry, attribut
     if errors:
         raise SiteInvalid(errors)
     site = Site(
-        kind=kind, name=name.strip(), geom=geom, attributes=attributes, description=description, status=status,
-        source=source, external_id=external_id, commune_id=commune_id, created_by=user, updated_by=user,
+        kind=kind,
+        name=name.strip(),
+        geom=geom,
+        attributes=attributes,
+        description=description,
+        status=status,
+        source=source,
+        external_id=external_id,
+        commune_id=commune_id,
+        created_by=user,
+        updated_by=user,
     )
     site.save()
     return site

@@ -3,7 +3,7 @@ the admin and the file import. Messages name the field and say what is wrong."""
 
 from datetime import date
 
-from django.contrib.gis.geos import GEOSGeometry, GEOSException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.utils.translation import gettext as _
 
 from .kinds import KINDS
@@ -25,8 +25,14 @@ def clean_kind(kind) -> str:
         raise SiteInvalid({"kind": [_("missing kind")]})
     kind = str(kind).strip()
     if kind not in KINDS:
-        raise SiteInvalid({"kind": [_("unknown kind '%(kind)s' (expected one of: %(choices)s)")
-                                    % {"kind": kind, "choices": ", ".join(KINDS)}]})
+        raise SiteInvalid(
+            {
+                "kind": [
+                    _("unknown kind '%(kind)s' (expected one of: %(choices)s)")
+                    % {"kind": kind, "choices": ", ".join(KINDS)}
+                ]
+            }
+        )
     return kind
 
 
@@ -71,26 +77,53 @@ def clean_geometry(kind: str, geom: GEOSGeometry | None, *, make_valid: bool = F
         try:
             geom = geom.transform(4326, clone=True)
         except (GEOSException, Exception) as exc:  # GDAL raises its own exception types
-            raise SiteInvalid({"geometry": [_("cannot reproject from EPSG:%(srid)s: %(error)s")
-                                            % {"srid": geom.srid, "error": exc}]}) from exc
+            raise SiteInvalid(
+                {
+                    "geometry": [
+                        _("cannot reproject from EPSG:%(srid)s: %(error)s")
+                        % {"srid": geom.srid, "error": exc}
+                    ]
+                }
+            ) from exc
     geom.srid = 4326
     if geom.hasz:
         geom = GEOSGeometry(_force_2d(geom), srid=4326)
     if _coords_out_of_range(geom):
-        raise SiteInvalid({"geometry": [_("coordinates outside longitude −180…180 / latitude −90…90 "
-                                          "(a projected CRS not declared in the file?)")]})
-    if geom.geom_type not in spec.geometry_types:
-        if not (make_valid and not geom.valid):
-            raise SiteInvalid({"geometry": [_("wrong geometry type for %(kind)s: %(got)s (expected %(expected)s)")
-                                            % {"kind": kind, "got": geom.geom_type,
-                                               "expected": ", ".join(spec.geometry_types)}]})
+        raise SiteInvalid(
+            {
+                "geometry": [
+                    _(
+                        "coordinates outside longitude −180…180 / latitude −90…90 "
+                        "(a projected CRS not declared in the file?)"
+                    )
+                ]
+            }
+        )
+    # An invalid polygon may still become the wanted type through MakeValid below.
+    if geom.geom_type not in spec.geometry_types and not (make_valid and not geom.valid):
+        raise SiteInvalid(
+            {
+                "geometry": [
+                    _("wrong geometry type for %(kind)s: %(got)s (expected %(expected)s)")
+                    % {"kind": kind, "got": geom.geom_type, "expected": ", ".join(spec.geometry_types)}
+                ]
+            }
+        )
     if not geom.valid:
         if not make_valid:
-            raise SiteInvalid({"geometry": [_("invalid geometry: %(reason)s") % {"reason": geom.valid_reason}]})
+            raise SiteInvalid(
+                {"geometry": [_("invalid geometry: %(reason)s") % {"reason": geom.valid_reason}]}
+            )
         repaired = _polygonal_or_linear_part(geom.make_valid(), spec.geometry_types)
         if repaired is None or repaired.empty or not repaired.valid:
-            raise SiteInvalid({"geometry": [_("invalid geometry that MakeValid cannot turn into %(expected)s")
-                                            % {"expected": ", ".join(spec.geometry_types)}]})
+            raise SiteInvalid(
+                {
+                    "geometry": [
+                        _("invalid geometry that MakeValid cannot turn into %(expected)s")
+                        % {"expected": ", ".join(spec.geometry_types)}
+                    ]
+                }
+            )
         repaired.srid = 4326
         geom = repaired
     return geom
@@ -165,7 +198,8 @@ def clean_attributes(kind: str, raw: dict | None, *, ignore_unknown: bool = Fals
             continue
         if attr.choices and value not in attr.choices:
             errors.setdefault(name, []).append(
-                _("'%(value)s' is not one of: %(choices)s") % {"value": value, "choices": ", ".join(attr.choices)}
+                _("'%(value)s' is not one of: %(choices)s")
+                % {"value": value, "choices": ", ".join(attr.choices)}
             )
             continue
         if attr.min is not None and value < attr.min:

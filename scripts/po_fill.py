@@ -64,7 +64,9 @@ def main() -> int:
             f["msgstr"] = f.get("msgstr", "").replace("Language: \n", "Language: vi\n")
             continue
         if any(c.startswith("#, fuzzy") for c in e["comments"]):
-            e["comments"] = [c for c in e["comments"] if not c.startswith("#, fuzzy") and not c.startswith("#| ")]
+            e["comments"] = [
+                c for c in e["comments"] if not c.startswith("#, fuzzy") and not c.startswith("#| ")
+            ]
             for k in f:
                 if k.startswith("msgstr"):
                     f[k] = ""

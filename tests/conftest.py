@@ -25,3 +25,25 @@ def run_manage(*args: str, env: dict | None = None, timeout: int = 120) -> subpr
 @pytest.fixture
 def manage():
     return run_manage
+
+
+@pytest.fixture
+def lai_chau(db):
+    """The real Lai Châu units of both structures (loaded once; re-loaded after a flush)."""
+    from places.models import AdminUnit
+    from places.reference import load_lai_chau
+
+    if AdminUnit.objects.count() != 153:
+        load_lai_chau()
+    return AdminUnit.objects
+
+
+@pytest.fixture
+def user(db, django_user_model):
+    return django_user_model.objects.create_user("inspector1", password="pw-inspector-1")
+
+
+@pytest.fixture
+def api(client):
+    """A Django test client; tests log in with client.force_login when they need to."""
+    return client

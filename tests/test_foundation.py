@@ -25,7 +25,8 @@ def test_postgis_answers_a_spatial_query():
         cur.execute(
             "SELECT ST_Distance(ST_MakePoint(103.4571, 22.3964)::geography,"
             " ST_MakePoint(103.2411, 22.3606)::geography),"
-            " ST_Contains(ST_MakeEnvelope(102, 21, 104, 23, 4326), ST_SetSRID(ST_MakePoint(103.4, 22.4), 4326)),"
+            " ST_Contains(ST_MakeEnvelope(102, 21, 104, 23, 4326),"
+            " ST_SetSRID(ST_MakePoint(103.4, 22.4), 4326)),"
             " postgis_lib_version()"
         )
         metres, contains, version = cur.fetchone()
@@ -53,7 +54,9 @@ def test_healthz_503_when_database_is_unreachable():
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update({"DJANGO_DEBUG": "1", "DATABASE_URL": "postgis://nobody:wrong@127.0.0.1:1/nodb"})
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     status, _, body = out.stdout.strip().partition(" ")
     assert status == "503"
@@ -95,7 +98,9 @@ def test_every_vietnamese_message_is_translated():
     po = (ROOT / "locale/vi/LC_MESSAGES/django.po").read_text(encoding="utf-8")
     assert "#, fuzzy" not in po.split("\n\n", 1)[1]
     entries = [e for e in po.split("\n\n")[1:] if "msgid" in e]
-    empty = [e for e in entries if re.search(r'^msgstr(\[0\])? ""$', e, re.M) and '\n"' not in e.split("msgstr")[1]]
+    empty = [
+        e for e in entries if re.search(r'^msgstr(\[0\])? ""$', e, re.M) and '\n"' not in e.split("msgstr")[1]
+    ]
     assert not empty, f"untranslated: {empty[:3]}"
     assert len(entries) > 20
 

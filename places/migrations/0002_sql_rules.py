@@ -16,14 +16,14 @@ GEOMETRY_TYPE_CHECK = (
 )
 
 UNIT_AT = """
-CREATE OR REPLACE FUNCTION places_unit_at(g geometry, d date, lvl text DEFAULT 'commune')
+CREATE OR REPLACE FUNCTION places_commune_at(g geometry, d date)
 RETURNS bigint LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
--- The one unit of level `lvl` in force on `d` that holds geometry `g`
--- (a representative point of it: ST_PointOnSurface), or NULL outside the province.
---  1. units covering the point; where neighbours overlap (slivers), the unit the
+-- The one commune in force on `d` that holds geometry `g` (a representative point
+-- of it: ST_PointOnSurface), or NULL outside the province:
+--  1. communes covering the point; where neighbours overlap (slivers), the one the
 --     point lies deepest inside (largest distance to its boundary), then the code;
---  2. a point in the province outline that no unit covers (gaps between the coarse
---     polygons) goes to the nearest unit, in metres on the spheroid;
+--  2. a point in the province outline that no commune covers (gaps between the
+--     coarse polygons) goes to the nearest commune, in metres on the spheroid;
 --  3. anything else is outside the province.
 DECLARE
     pt geometry := ST_PointOnSurface(g);
@@ -33,7 +33,7 @@ BEGIN
         RETURN NULL;
     END IF;
     SELECT u.id INTO result FROM places_adminunit u
-     WHERE u.level = lvl
+     WHERE u.level = 'commune'
        AND (u.valid_from IS NULL OR u.valid_from <= d) AND (u.valid_to IS NULL OR u.valid_to >= d)
        AND ST_Covers(u.geom, pt)
      ORDER BY ST_Distance(ST_Boundary(u.geom), pt) DESC, u.code
@@ -51,7 +51,7 @@ BEGIN
     END IF;
     SELECT c.id INTO result FROM (
         SELECT u.id, u.code, u.geom FROM places_adminunit u
-         WHERE u.level = lvl
+         WHERE u.level = 'commune'
            AND (u.valid_from IS NULL OR u.valid_from <= d) AND (u.valid_to IS NULL OR u.valid_to >= d)
          ORDER BY u.geom <-> pt
          LIMIT 5
@@ -60,6 +60,18 @@ BEGIN
     LIMIT 1;
     RETURN result;
 END $$;
+
+CREATE OR REPLACE FUNCTION places_unit_at(g geometry, d date, lvl text DEFAULT 'commune')
+RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $$
+-- The unit of level `lvl` holding `g` on `d`: the commune's ancestor at that level,
+-- so that district and commune answers always agree with the hierarchy of codes.
+WITH RECURSIVE up AS (
+    SELECT u.id, u.level, u.parent_id FROM places_adminunit u WHERE u.id = places_commune_at(g, d)
+    UNION ALL
+    SELECT p.id, p.level, p.parent_id FROM places_adminunit p JOIN up ON p.id = up.parent_id
+)
+SELECT id FROM up WHERE level = lvl LIMIT 1
+$$;
 """
 
 
@@ -73,5 +85,8 @@ class Migration(migrations.Migration):
             "ALTER TABLE places_site DROP CONSTRAINT site_geometry_type_per_kind;"
             "ALTER TABLE places_site DROP CONSTRAINT site_geometry_valid;",
         ),
-        migrations.RunSQL(UNIT_AT, "DROP FUNCTION places_unit_at(geometry, date, text);"),
+        migrations.RunSQL(
+            UNIT_AT,
+            "DROP FUNCTION places_unit_at(geometry, date, text); DROP FUNCTION places_commune_at(geometry, date);",
+        ),
     ]

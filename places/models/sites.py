@@ -26,7 +26,9 @@ class Site(models.Model):
     commune = models.ForeignKey(
         "places.AdminUnit", verbose_name=_("commune"), on_delete=models.PROTECT, related_name="sites"
     )
-    status = models.CharField(_("status"), max_length=10, choices=SiteStatus.choices, default=SiteStatus.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=10, choices=SiteStatus.choices, default=SiteStatus.ACTIVE
+    )
     source = models.CharField(_("source"), max_length=100, default="manual")
     external_id = models.CharField(_("external id"), max_length=200, blank=True)
     # Route length in metres on the spheroid; kept by PostgreSQL, never stale.
@@ -55,7 +57,9 @@ class Site(models.Model):
         ordering = ["kind", "name", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "external_id"], condition=~Q(external_id=""), name="site_source_external_id_unique"
+                fields=["source", "external_id"],
+                condition=~Q(external_id=""),
+                name="site_source_external_id_unique",
             ),
         ]
         indexes = [models.Index(fields=["commune", "kind", "status"], name="site_commune_kind_status")]

@@ -32,7 +32,12 @@ class AdminUnit(models.Model):
     name_en = models.CharField(_("English name"), max_length=120)
     level = models.CharField(_("level"), max_length=10, choices=AdminLevel.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self",
+        verbose_name=_("parent unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     geom = models.MultiPolygonField(_("boundary"), srid=4326)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
@@ -46,10 +51,13 @@ class AdminUnit(models.Model):
         verbose_name_plural = _("administrative units")
         ordering = ["level", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["code", "valid_from"], name="adminunit_code_period_unique",
-                                    nulls_distinct=False),
+            models.UniqueConstraint(
+                fields=["code", "valid_from"], name="adminunit_code_period_unique", nulls_distinct=False
+            ),
             models.CheckConstraint(
-                condition=Q(valid_to__isnull=True) | Q(valid_from__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=F("valid_from")),
                 name="adminunit_period_ordered",
             ),
         ]

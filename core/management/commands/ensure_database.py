@@ -28,7 +28,9 @@ class Command(BaseCommand):
             conn = _connect(params, name)
         except psycopg2.OperationalError as exc:
             if "does not exist" not in str(exc):
-                raise CommandError(f"cannot reach PostgreSQL ({params.get('HOST') or 'socket'}): {exc}") from exc
+                raise CommandError(
+                    f"cannot reach PostgreSQL ({params.get('HOST') or 'socket'}): {exc}"
+                ) from exc
             self._create(params, name)
             conn = _connect(params, name)
         conn.close()

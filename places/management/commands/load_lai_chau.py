@@ -4,7 +4,10 @@ from places.reference import load_lai_chau
 
 
 class Command(BaseCommand):
-    help = "Load the Lai Châu units of both structures, the 2025 crosswalk and the real 2026–2030 flags (idempotent)."
+    help = (
+        "Load the Lai Châu units of both structures, the 2025 crosswalk "
+        "and the real 2026–2030 flags (idempotent)."
+    )
 
     def handle(self, *args, **options):
         s = load_lai_chau()

@@ -1,0 +1,282 @@
+"""Thin API views of places: parse and check input, call a selector or service, serialise."""
+
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.gis.db.models.functions import GeometryDistance, Transform
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework_gis.fields import GeometrySerializerMethodField
+
+from core.functions import Multi, SimplifyPreserveTopology
+
+from .exporter import EXPORT_FORMATS, export_sites
+from .filters import AdminUnitFilter, SiteFilter, StrictBBoxFilter, parse_near
+from .geojson import site_features_json
+from .importer import ImportFileError, import_sites
+from .models import AdminUnit, Site
+from .selectors import admin_unit_list, site_list
+from .serializers import AdminUnitSerializer, SiteSerializer
+from .services import site_create, site_delete, site_update
+from .validation import SiteInvalid
+
+MAX_PAGE_SIZE = 10_000
+DEFAULT_PAGE_SIZE = 500
+
+
+def reject_unknown_params(request, allowed: set[str]) -> None:
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise ValidationError(
+            {
+                name: [
+                    _("unknown query parameter (allowed: %(allowed)s)")
+                    % {"allowed": ", ".join(sorted(allowed))}
+                ]
+                for name in unknown
+            }
+        )
+
+
+def int_param(request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValidationError(
+            {name: [_("expected a whole number, got '%(text)s'") % {"text": text}]}
+        ) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"{minimum}…{maximum}" if maximum is not None else f"≥ {minimum}"
+        raise ValidationError({name: [_("must be within %(bounds)s") % {"bounds": bounds}]})
+    return value
+
+
+def bool_param(request, name: str) -> bool:
+    text = request.data.get(name, request.query_params.get(name, "false"))
+    if str(text).lower() in {"1", "true", "yes", "on"}:
+        return True
+    if str(text).lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValidationError({name: [_("expected true or false, got '%(text)s'") % {"text": text}]})
+
+
+class SimplifiedAdminUnitSerializer(AdminUnitSerializer):
+    geom = GeometrySerializerMethodField()
+
+    def get_geom(self, obj):
+        return getattr(obj, "geom_simplified", None) or obj.geom
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "simplify", OpenApiTypes.INT, description="Simplify boundaries to this tolerance in metres"
+        ),
+    ]
+)
+class AdminUnitViewSet(viewsets.ReadOnlyModelViewSet):
+    """Administrative units of both structures as GeoJSON; filter by level, parent, valid_on."""
+
+    serializer_class = SimplifiedAdminUnitSerializer
+    filterset_class = AdminUnitFilter
+    pagination_class = None
+    lookup_field = "pk"
+    allowed_params = {"level", "parent", "valid_on", "code", "simplify"}
+
+    def get_queryset(self):
+        qs = admin_unit_list()
+        tolerance = int_param(self.request, "simplify", 0, minimum=0, maximum=50_000)
+        if tolerance:
+            # Metres in UTM 48N, never degrees.
+            qs = qs.annotate(
+                geom_simplified=Transform(
+                    Multi(SimplifyPreserveTopology(Transform("geom", settings.METRIC_SRID), tolerance)), 4326
+                )
+            )
+        return qs
+
+    def list(self, request, *args, **kwargs):
+        reject_unknown_params(request, self.allowed_params)
+        return super().list(request, *args, **kwargs)
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    source = serializers.CharField(max_length=100, required=False)
+    dry_run = serializers.BooleanField(required=False, default=False)
+    make_valid = serializers.BooleanField(required=False, default=False)
+    kind = serializers.CharField(required=False, help_text="Kind for files without a kind column")
+
+
+class SiteViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Mapped sites as GeoJSON. The list is built in PostGIS; writes need login."""
+
+    serializer_class = SiteSerializer
+    filterset_class = SiteFilter
+    filter_backends = [StrictBBoxFilter, *viewsets.GenericViewSet.filter_backends]
+    bbox_filter_field = "geom"
+    bbox_filter_include_overlapping = True
+    list_params = {
+        "kind",
+        "status",
+        "commune",
+        "district",
+        "q",
+        "source",
+        "bbox",
+        "near",
+        "page",
+        "page_size",
+    }
+
+    def get_queryset(self):
+        return site_list(user=self.request.user).select_related("commune")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("bbox", OpenApiTypes.STR, description="min_lon,min_lat,max_lon,max_lat"),
+            OpenApiParameter("near", OpenApiTypes.STR, description="lon,lat: nearest first, with distance_m"),
+            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description=f"1…{MAX_PAGE_SIZE}"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def list(self, request, *args, **kwargs):
+        reject_unknown_params(request, self.list_params)
+        page = int_param(request, "page", 1, minimum=1)
+        page_size = int_param(request, "page_size", DEFAULT_PAGE_SIZE, minimum=1, maximum=MAX_PAGE_SIZE)
+        near = parse_near(request)
+        qs = self.filter_queryset(self.get_queryset())
+        # GeometryDistance is the index-backed <-> operator: nearest first.
+        qs = qs.order_by(GeometryDistance("geom", near), "id") if near is not None else qs.order_by("id")
+        count = qs.count()
+        pages = max(1, -(-count // page_size))
+        if page > pages:
+            raise ValidationError(
+                {
+                    "page": [
+                        _("page %(page)s is past the last page (%(pages)s)") % {"page": page, "pages": pages}
+                    ]
+                }
+            )
+        ids = list(qs.values_list("id", flat=True)[(page - 1) * page_size : page * page_size])
+        features = site_features_json(ids, near=near)
+
+        def link(n):
+            if n < 1 or n > pages:
+                return "null"
+            query = request.GET.copy()
+            query["page"] = n
+            return '"' + request.build_absolute_uri(request.path + "?" + query.urlencode()) + '"'
+
+        body = (
+            f'{{"type":"FeatureCollection","count":{count},"next":{link(page + 1)},'
+            f'"previous":{link(page - 1)},"features":{features}}}'
+        )
+        return HttpResponse(body, content_type="application/geo+json")
+
+    def _write(self, serializer, site=None):
+        data = dict(serializer.validated_data)
+        make_valid = data.pop("make_valid", False)
+        try:
+            if site is None:
+                return site_create(user=self.request.user, make_valid=make_valid, **data)
+            return site_update(site=site, user=self.request.user, make_valid=make_valid, **data)
+        except SiteInvalid as exc:
+            raise ValidationError(exc.errors) from exc
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        site = self._write(serializer)
+        return Response(self.get_serializer(site).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        site = self.get_object()
+        serializer = self.get_serializer(site, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        site = self._write(serializer, site)
+        return Response(self.get_serializer(site).data)
+
+    def perform_destroy(self, instance):
+        site_delete(site=instance, user=self.request.user)
+
+    @extend_schema(
+        request={"multipart/form-data": ImportRequestSerializer}, responses={200: OpenApiTypes.OBJECT}
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        permission_classes=[IsAuthenticated],
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_file(self, request):
+        """Upload GeoJSON, GeoPackage, zipped Shapefile or CSV; every rejected row is listed."""
+        form = ImportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        suffix = Path(upload.name).suffix.lower()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            with path.open("wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            try:
+                report = import_sites(
+                    path=path,
+                    filename=upload.name,
+                    source=form.validated_data.get("source") or f"upload:{upload.name}",
+                    user=request.user,
+                    dry_run=form.validated_data["dry_run"],
+                    make_valid=form.validated_data["make_valid"],
+                    default_kind=form.validated_data.get("kind"),
+                )
+            except ImportFileError as exc:
+                raise ValidationError({"file": [str(exc)]}) from exc
+        return Response(report.to_dict())
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=list(EXPORT_FORMATS))],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    @action(detail=False, methods=["get"], url_path="export")
+    def export(self, request):
+        """The filtered site set as GeoJSON, GeoPackage or CSV (same filters as the list)."""
+        reject_unknown_params(request, (self.list_params - {"page", "page_size", "near"}) | {"format"})
+        fmt = request.query_params.get("format", "geojson")
+        if fmt not in EXPORT_FORMATS:
+            raise ValidationError(
+                {
+                    "format": [
+                        _("unknown format '%(fmt)s' (expected: %(allowed)s)")
+                        % {"fmt": fmt, "allowed": ", ".join(EXPORT_FORMATS)}
+                    ]
+                }
+            )
+        qs = self.filter_queryset(self.get_queryset()).order_by("id")
+        content, content_type, filename = export_sites(qs, fmt)
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+__all__ = ["AdminUnitViewSet", "SiteViewSet", "AdminUnit", "Site"]
