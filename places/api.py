@@ -203,16 +203,25 @@ class SiteViewSet(
         except SiteInvalid as exc:
             raise ValidationError(exc.errors) from exc
 
+    @staticmethod
+    def _check(serializer) -> None:
+        # Name the GeoJSON member ("geometry"), as the services do, not the model field.
+        if not serializer.is_valid():
+            errors = dict(serializer.errors)
+            if "geom" in errors:
+                errors["geometry"] = errors.pop("geom")
+            raise ValidationError(errors)
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        self._check(serializer)
         site = self._write(serializer)
         return Response(self.get_serializer(site).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         site = self.get_object()
         serializer = self.get_serializer(site, data=request.data, partial=kwargs.get("partial", False))
-        serializer.is_valid(raise_exception=True)
+        self._check(serializer)
         site = self._write(serializer, site)
         return Response(self.get_serializer(site).data)
 
@@ -255,7 +264,7 @@ class SiteViewSet(
         return Response(report.to_dict())
 
     @extend_schema(
-        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=list(EXPORT_FORMATS))],
+        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=[*EXPORT_FORMATS])],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     @action(detail=False, methods=["get"], url_path="export")

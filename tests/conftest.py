@@ -27,14 +27,27 @@ def manage():
     return run_manage
 
 
-@pytest.fixture
-def lai_chau(db):
-    """The real Lai Châu units of both structures (loaded once; re-loaded after a flush)."""
+def _ensure_reference_data():
     from places.models import AdminUnit
     from places.reference import load_lai_chau
 
     if AdminUnit.objects.count() != 153:
         load_lai_chau()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the reference data once per test database, committed, outside any test's transaction."""
+    with django_db_blocker.unblock():
+        _ensure_reference_data()
+
+
+@pytest.fixture
+def lai_chau(db):
+    """The real Lai Châu units of both structures (re-loaded if a transactional test flushed them)."""
+    from places.models import AdminUnit
+
+    _ensure_reference_data()
     return AdminUnit.objects
 
 

@@ -1,0 +1,15 @@
+"""Run every benchmark under bench/ in turn (`make bench`)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHES = ["sites_api.py"]
+
+if __name__ == "__main__":
+    failed = 0
+    for name in BENCHES:
+        print(f"== {name}", flush=True)
+        failed |= subprocess.call([sys.executable, str(HERE / name)])
+    sys.exit(failed)
