@@ -1,6 +1,8 @@
 """Template context shared by every page."""
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 # The areas of the product, in the order of the navigation bar. An entry shows
@@ -17,6 +19,16 @@ NAVIGATION = [
 ]
 
 
+def _language_choices() -> list[tuple[str, str]]:
+    # Each language named in itself ("Tiếng Việt", "English"), from our own catalogue
+    # (Django's name_local for vi is in decomposed Unicode).
+    choices = []
+    for code, name in settings.LANGUAGES:
+        with translation.override(code):
+            choices.append((code, str(name)))
+    return choices
+
+
 def navigation(request):
     items = []
     for name, label in NAVIGATION:
@@ -26,4 +38,4 @@ def navigation(request):
             continue
         active = request.path == url if name == "core:home" else request.path.startswith(url)
         items.append({"url": url, "label": label, "active": active})
-    return {"nav_items": items}
+    return {"nav_items": items, "language_choices": _language_choices()}

@@ -5,21 +5,22 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import GeometryDistance, Transform
+from django.db.models import F
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework_gis.fields import GeometrySerializerMethodField
+from rest_framework_gis.fields import GeometryField
 
 from core.functions import Multi, SimplifyPreserveTopology
 
-from .exporter import EXPORT_FORMATS, export_sites
+from .exporter import EXPORT_FORMATS, ExportError, export_sites
 from .filters import AdminUnitFilter, SiteFilter, StrictBBoxFilter, parse_near
 from .geojson import site_features_json
 from .importer import ImportFileError, import_sites
@@ -72,11 +73,13 @@ def bool_param(request, name: str) -> bool:
     raise ValidationError({name: [_("expected true or false, got '%(text)s'") % {"text": text}]})
 
 
-class SimplifiedAdminUnitSerializer(AdminUnitSerializer):
-    geom = GeometrySerializerMethodField()
+@extend_schema_field({"type": "object", "description": "GeoJSON MultiPolygon, simplified when asked"})
+class BoundaryField(GeometryField):
+    pass
 
-    def get_geom(self, obj):
-        return getattr(obj, "geom_simplified", None) or obj.geom
+
+class SimplifiedAdminUnitSerializer(AdminUnitSerializer):
+    geom = BoundaryField(source="geom_out", read_only=True)
 
 
 @extend_schema(
@@ -98,14 +101,14 @@ class AdminUnitViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         qs = admin_unit_list()
         tolerance = int_param(self.request, "simplify", 0, minimum=0, maximum=50_000)
-        if tolerance:
-            # Metres in UTM 48N, never degrees.
-            qs = qs.annotate(
-                geom_simplified=Transform(
-                    Multi(SimplifyPreserveTopology(Transform("geom", settings.METRIC_SRID), tolerance)), 4326
-                )
+        if not tolerance:
+            return qs.annotate(geom_out=F("geom"))
+        # Metres in UTM 48N, never degrees.
+        return qs.annotate(
+            geom_out=Transform(
+                Multi(SimplifyPreserveTopology(Transform("geom", settings.METRIC_SRID), tolerance)), 4326
             )
-        return qs
+        )
 
     def list(self, request, *args, **kwargs):
         reject_unknown_params(request, self.allowed_params)
@@ -158,6 +161,7 @@ class SiteViewSet(
             OpenApiParameter("page_size", OpenApiTypes.INT, description=f"1…{MAX_PAGE_SIZE}"),
         ],
         responses={200: OpenApiTypes.OBJECT},
+        operation_id="v1_sites_list",
     )
     def list(self, request, *args, **kwargs):
         reject_unknown_params(request, self.list_params)
@@ -282,7 +286,11 @@ class SiteViewSet(
                 }
             )
         qs = self.filter_queryset(self.get_queryset()).order_by("id")
-        content, content_type, filename = export_sites(qs, fmt)
+        try:
+            content, content_type, filename = export_sites(qs, fmt)
+        except ExportError as exc:
+            # ogr2ogr missing or failing is the server's problem, not the request's.
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         response = HttpResponse(content, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -1,8 +1,10 @@
 """Per-kind validation of a site's geometry and attributes, shared by the API,
 the admin and the file import. Messages name the field and say what is wrong."""
 
+import math
 from datetime import date
 
+from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.utils.translation import gettext as _
 
@@ -36,13 +38,13 @@ def clean_kind(kind) -> str:
     return kind
 
 
-def _coords_out_of_range(geom: GEOSGeometry) -> bool:
-    xmin, ymin, xmax, ymax = geom.extent
+def _coords_out_of_range(extent: tuple[float, float, float, float]) -> bool:
+    xmin, ymin, xmax, ymax = extent
     return not (LON_RANGE[0] <= xmin <= xmax <= LON_RANGE[1] and LAT_RANGE[0] <= ymin <= ymax <= LAT_RANGE[1])
 
 
-def _has_non_finite(geom: GEOSGeometry) -> bool:
-    return any(v != v or v in (float("inf"), float("-inf")) for v in geom.extent)
+def _has_non_finite(extent: tuple[float, float, float, float]) -> bool:
+    return not all(math.isfinite(v) for v in extent)
 
 
 def _polygonal_or_linear_part(geom: GEOSGeometry, wanted: tuple[str, ...]) -> GEOSGeometry | None:
@@ -71,12 +73,15 @@ def clean_geometry(kind: str, geom: GEOSGeometry | None, *, make_valid: bool = F
     spec = KINDS[kind]
     if geom is None or geom.empty:
         raise SiteInvalid({"geometry": [_("empty geometry")]})
-    if _has_non_finite(geom):
+    # GEOS walks every vertex for the extent: compute it once, again only after a reprojection.
+    extent = geom.extent
+    if _has_non_finite(extent):
         raise SiteInvalid({"geometry": [_("coordinates are not finite numbers (NaN or infinity)")]})
     if geom.srid and geom.srid != 4326:
         try:
             geom = geom.transform(4326, clone=True)
-        except (GEOSException, Exception) as exc:  # GDAL raises its own exception types
+            extent = geom.extent
+        except (GEOSException, GDALException) as exc:
             raise SiteInvalid(
                 {
                     "geometry": [
@@ -88,7 +93,7 @@ def clean_geometry(kind: str, geom: GEOSGeometry | None, *, make_valid: bool = F
     geom.srid = 4326
     if geom.hasz:
         geom = GEOSGeometry(_force_2d(geom), srid=4326)
-    if _coords_out_of_range(geom):
+    if _coords_out_of_range(extent):
         raise SiteInvalid(
             {
                 "geometry": [

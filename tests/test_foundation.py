@@ -90,7 +90,7 @@ def test_home_page_offers_language_switcher_and_navigation(client):
     html = client.get("/").content.decode()
     assert 'action="/i18n/setlang/"' in html
     assert re.search(r'<option value="en"[^>]*>English</option>', html)
-    assert re.search(r'<option value="vi"[^>]*selected>Tiếng Việt</option>', html)
+    assert re.search(r"<option value=\"vi\"[^>]*selected>Tiếng Việt</option>", html)
     assert 'name="viewport"' in html
 
 
@@ -135,3 +135,10 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci/run").read_text()
     assert "make test" in readme
     assert re.search(r"^make test$", ci, re.M)
+
+
+def test_openapi_schema_generates_without_warnings(manage):
+    out = manage(
+        "spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null", env={"DJANGO_DEBUG": "1"}
+    )
+    assert out.returncode == 0, out.stderr[-2000:]

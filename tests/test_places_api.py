@@ -15,23 +15,44 @@ SIN_HO = (103.2411, 22.3606)
 
 
 def feature(kind, geometry, name="Điểm thử", **attributes):
-    return {"type": "Feature", "geometry": geometry, "properties": {"kind": kind, "name": name,
-                                                                    "attributes": attributes}}
+    return {
+        "type": "Feature",
+        "geometry": geometry,
+        "properties": {"kind": kind, "name": name, "attributes": attributes},
+    }
 
 
 @pytest.fixture
 def sites(lai_chau):
     made = [
-        site_create(kind="school", name="Trường TH Quyết Thắng", geom=Point(*CITY, srid=4326),
-                    attributes={"level": "primary"}),
-        site_create(kind="drowning_hotspot", name="Suối Nậm Lò", geom=Point(103.46, 22.40, srid=4326),
-                    attributes={"water_type": "stream", "fenced": False}),
-        site_create(kind="village", name="Bản Sìn Hồ", geom=Point(*SIN_HO, srid=4326),
-                    attributes={"child_count": 84}),
-        site_create(kind="school_route", name="Tuyến Sìn Hồ", geom=LineString(SIN_HO, CITY, srid=4326),
-                    attributes={"school": "Trường TH Quyết Thắng"}),
-        site_create(kind="playground", name="Sân chơi đã đóng", geom=Point(103.455, 22.395, srid=4326),
-                    attributes={"access": "public"}, status="closed"),
+        site_create(
+            kind="school",
+            name="Trường TH Quyết Thắng",
+            geom=Point(*CITY, srid=4326),
+            attributes={"level": "primary"},
+        ),
+        site_create(
+            kind="drowning_hotspot",
+            name="Suối Nậm Lò",
+            geom=Point(103.46, 22.40, srid=4326),
+            attributes={"water_type": "stream", "fenced": False},
+        ),
+        site_create(
+            kind="village", name="Bản Sìn Hồ", geom=Point(*SIN_HO, srid=4326), attributes={"child_count": 84}
+        ),
+        site_create(
+            kind="school_route",
+            name="Tuyến Sìn Hồ",
+            geom=LineString(SIN_HO, CITY, srid=4326),
+            attributes={"school": "Trường TH Quyết Thắng"},
+        ),
+        site_create(
+            kind="playground",
+            name="Sân chơi đã đóng",
+            geom=Point(103.455, 22.395, srid=4326),
+            attributes={"access": "public"},
+            status="closed",
+        ),
     ]
     return {s.name: s for s in made}
 
@@ -101,7 +122,9 @@ def test_logged_in_users_also_see_closed_sites(client, sites, user):
 
 def test_site_filters(client, sites):
     def names(**params):
-        return sorted(f["properties"]["name"] for f in client.get("/api/v1/sites/", params).json()["features"])
+        return sorted(
+            f["properties"]["name"] for f in client.get("/api/v1/sites/", params).json()["features"]
+        )
 
     assert names(kind="school,village") == ["Bản Sìn Hồ", "Trường TH Quyết Thắng"]
     assert names(q="nậm") == ["Suối Nậm Lò"]
@@ -115,7 +138,9 @@ def test_site_filters(client, sites):
 
 
 def test_nearest_first_ordering_with_distance(client, sites):
-    features = client.get("/api/v1/sites/", {"near": "103.2411,22.3606", "kind": "school,village"}).json()["features"]
+    features = client.get("/api/v1/sites/", {"near": "103.2411,22.3606", "kind": "school,village"}).json()[
+        "features"
+    ]
     assert [f["properties"]["name"] for f in features] == ["Bản Sìn Hồ", "Trường TH Quyết Thắng"]
     assert features[0]["properties"]["distance_m"] == 0
     assert 21_000 < features[1]["properties"]["distance_m"] < 24_000
@@ -185,16 +210,26 @@ def test_writes_need_login(client, sites):
     assert post(client, data).status_code == 403
     site = sites["Bản Sìn Hồ"]
     assert client.delete(f"/api/v1/sites/{site.pk}/").status_code == 403
-    patch = client.patch(f"/api/v1/sites/{site.pk}/", json.dumps({"properties": {"name": "x"}}),
-                         content_type="application/json")
+    patch = client.patch(
+        f"/api/v1/sites/{site.pk}/",
+        json.dumps({"properties": {"name": "x"}}),
+        content_type="application/json",
+    )
     assert patch.status_code == 403
     assert Site.objects.get(pk=site.pk).name == "Bản Sìn Hồ"
 
 
 def test_create_resolves_commune_and_records_who(client, lai_chau, user):
     client.force_login(user)
-    response = post(client, feature("drowning_hotspot", {"type": "Point", "coordinates": [103.46, 22.40]},
-                                    water_type="pond", depth_class="over_1_5m"))
+    response = post(
+        client,
+        feature(
+            "drowning_hotspot",
+            {"type": "Point", "coordinates": [103.46, 22.40]},
+            water_type="pond",
+            depth_class="over_1_5m",
+        ),
+    )
     assert response.status_code == 201, response.content
     site = Site.objects.get(pk=response.json()["id"])
     assert site.commune.valid_from.isoformat() == "2025-07-01"
@@ -209,13 +244,25 @@ def test_create_resolves_commune_and_records_who(client, lai_chau, user):
         (feature("school", {"type": "Point", "coordinates": [105.85, 21.03]}), "geometry"),  # Hà Nội
         (feature("village", {"type": "Point", "coordinates": list(CITY)}), "child_count"),
         (feature("village", {"type": "Point", "coordinates": list(CITY)}, child_count=-3), "child_count"),
-        (feature("drowning_hotspot", {"type": "Point", "coordinates": list(CITY)}, water_type="sea"), "water_type"),
+        (
+            feature("drowning_hotspot", {"type": "Point", "coordinates": list(CITY)}, water_type="sea"),
+            "water_type",
+        ),
         (feature("school", {"type": "Point", "coordinates": list(CITY)}, colour="red"), "colour"),
         (feature("kindergarten", {"type": "Point", "coordinates": list(CITY)}), "kind"),
-        (feature("playground", {"type": "Polygon", "coordinates": [[[103.45, 22.39], [103.46, 22.40],
-                                                                     [103.46, 22.39], [103.45, 22.40],
-                                                                     [103.45, 22.39]]]}, access="public"),
-         "geometry"),
+        (
+            feature(
+                "playground",
+                {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[103.45, 22.39], [103.46, 22.40], [103.46, 22.39], [103.45, 22.40], [103.45, 22.39]]
+                    ],
+                },
+                access="public",
+            ),
+            "geometry",
+        ),
         (feature("school", {"type": "Point", "coordinates": "x"}), "geometry"),
     ],
 )
@@ -229,8 +276,12 @@ def test_create_rejections_name_the_field(client, lai_chau, user, data, field):
 
 def test_invalid_polygon_repaired_only_when_asked(client, lai_chau, user):
     client.force_login(user)
-    bowtie = {"type": "Polygon", "coordinates": [[[103.45, 22.39], [103.46, 22.40], [103.46, 22.39],
-                                                  [103.45, 22.40], [103.45, 22.39]]]}
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [
+            [[103.45, 22.39], [103.46, 22.40], [103.46, 22.39], [103.45, 22.40], [103.45, 22.39]]
+        ],
+    }
     data = feature("construction_site", bowtie, permit_number="GP-12/2026", contractor="Công ty XD Lai Châu")
     assert post(client, data).status_code == 400
     data["properties"]["make_valid"] = True
@@ -242,10 +293,17 @@ def test_invalid_polygon_repaired_only_when_asked(client, lai_chau, user):
 def test_update_and_delete(client, sites, user):
     client.force_login(user)
     site = sites["Bản Sìn Hồ"]
-    response = client.patch(f"/api/v1/sites/{site.pk}/",
-                            json.dumps({"type": "Feature", "properties": {"attributes": {"child_count": 90}},
-                                        "geometry": {"type": "Point", "coordinates": list(CITY)}}),
-                            content_type="application/json")
+    response = client.patch(
+        f"/api/v1/sites/{site.pk}/",
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {"attributes": {"child_count": 90}},
+                "geometry": {"type": "Point", "coordinates": list(CITY)},
+            }
+        ),
+        content_type="application/json",
+    )
     assert response.status_code == 200, response.content
     site.refresh_from_db()
     assert site.attributes == {"child_count": 90}
@@ -258,8 +316,12 @@ def test_update_and_delete(client, sites, user):
 def test_polygon_site_commune_comes_from_a_point_on_it(lai_chau):
     square = Polygon.from_bbox((103.455, 22.394, 103.456, 22.395))
     square.srid = 4326
-    site = site_create(kind="construction_site", name="Công trình", geom=square,
-                       attributes={"permit_number": "GP-1", "contractor": "Cty A"})
+    site = site_create(
+        kind="construction_site",
+        name="Công trình",
+        geom=square,
+        attributes={"permit_number": "GP-1", "contractor": "Cty A"},
+    )
     assert site.commune.geom.covers(square.point_on_surface)
 
 
@@ -268,16 +330,20 @@ def test_polygon_site_commune_comes_from_a_point_on_it(lai_chau):
 
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="gdal-bin is installed by the bootstrap")
 def test_ogrinfo_reads_the_sites_endpoint(live_server, lai_chau):
-    site_create(kind="village", name="Bản Thèn Sin", geom=Point(*SIN_HO, srid=4326), attributes={"child_count": 51})
+    site_create(
+        kind="village", name="Bản Thèn Sin", geom=Point(*SIN_HO, srid=4326), attributes={"child_count": 51}
+    )
     site_create(kind="school", name="Trường Sìn Hồ", geom=Point(103.2415, 22.361, srid=4326), attributes={})
     url = f"{live_server.url}/api/v1/sites/?kind=village,school"
-    out = subprocess.run(["ogrinfo", "-ro", "-al", "-q", f"GeoJSON:{url}"], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-q", f"GeoJSON:{url}"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert "Bản Thèn Sin" in out.stdout and "Trường Sìn Hồ" in out.stdout
     assert "commune_code (String)" in out.stdout or "commune_code" in out.stdout
-    summary = subprocess.run(["ogrinfo", "-ro", "-so", "-al", f"GeoJSON:{url}"], capture_output=True, text=True,
-                             timeout=60)
+    summary = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", f"GeoJSON:{url}"], capture_output=True, text=True, timeout=60
+    )
     assert "Feature Count: 2" in summary.stdout
     assert "kind: String" in summary.stdout and "name: String" in summary.stdout
 
@@ -290,9 +356,17 @@ def test_admin_pages_have_map_widgets(client, sites, django_user_model):
     assert "olmap" in html or "OpenLayers" in html or "ol.js" in html
     assert client.get("/admin/places/adminunit/").status_code == 200
     # A wrong geometry type is a form error, not a 500.
-    response = client.post("/admin/places/site/add/", {
-        "kind": "school", "name": "X", "geom": LineString(CITY, SIN_HO, srid=4326).geojson,
-        "attributes": "{}", "status": "active", "source": "manual", "external_id": "",
-    })
+    response = client.post(
+        "/admin/places/site/add/",
+        {
+            "kind": "school",
+            "name": "X",
+            "geom": LineString(CITY, SIN_HO, srid=4326).geojson,
+            "attributes": "{}",
+            "status": "active",
+            "source": "manual",
+            "external_id": "",
+        },
+    )
     assert response.status_code == 200
     assert "wrong geometry type" in response.content.decode()
