@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
+from django.utils import translation
 
 from places.models import AdminLevel, AdminUnit, CrosswalkLink, UnitStatistic
 from places.reference import load_lai_chau
@@ -196,6 +197,7 @@ def test_statistics_csv_import_with_per_row_errors(lai_chau):
     assert statistics_wide(year=2026)[new.id]["extremely_difficult"] == 0
 
 
+@translation.override("en")
 def test_statistics_csv_file_errors(lai_chau):
     with pytest.raises(StatFileError, match="missing column"):
         statistics_import_csv(data=b"code,year\n1,2")
