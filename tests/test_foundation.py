@@ -142,3 +142,10 @@ def test_openapi_schema_generates_without_warnings(manage):
         "spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null", env={"DJANGO_DEBUG": "1"}
     )
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+@pytest.mark.django_db
+def test_api_docs_are_self_hosted(client):
+    html = client.get("/api/docs/").content.decode()
+    assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+    assert "/static/drf_spectacular_sidecar/" in html

@@ -15,6 +15,8 @@ PAGES = [
     ("swagger-ui", "API docs (OpenAPI)"),
     ("schema", "OpenAPI schema"),
     ("api-root", "API v1"),
+    ("site-list", "API: địa điểm / sites (GeoJSON)"),
+    ("admin-unit-list", "API: đơn vị hành chính / admin units"),
     ("healthz", "Health check"),
 ]
 
