@@ -370,3 +370,84 @@ def test_admin_pages_have_map_widgets(client, sites, django_user_model):
     )
     assert response.status_code == 200
     assert "sai kiểu hình học" in response.content.decode()  # the admin speaks Vietnamese by default
+
+
+# --- upload and export through the API -------------------------------------------------------------------
+
+
+def _geojson_upload(features, name="sites.geojson"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    return SimpleUploadedFile(name, body, content_type="application/geo+json")
+
+
+def _upload_features():
+    return [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": list(CITY)},
+            "properties": {"kind": "school", "name": "Trường A", "external_id": "A"},
+        },
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [105.85, 21.03]},
+            "properties": {"kind": "school", "name": "Trường Hà Nội", "external_id": "B"},
+        },
+    ]
+
+
+def test_upload_needs_login(client, lai_chau):
+    response = client.post("/api/v1/sites/import/", {"file": _geojson_upload(_upload_features())})
+    assert response.status_code == 403
+    assert not Site.objects.exists()
+
+
+def test_upload_stores_valid_rows_and_lists_rejected_ones(client, lai_chau, user):
+    client.force_login(user)
+    response = client.post(
+        "/api/v1/sites/import/", {"file": _geojson_upload(_upload_features()), "source": "sgd"}
+    )
+    assert response.status_code == 200, response.content
+    report = response.json()
+    assert report["created"] == 1 and report["rejected_rows"] == 1
+    assert report["rejected"][0]["row"] == 2 and report["rejected"][0]["field"] == "geometry"
+    assert Site.objects.get().created_by == user
+    again = client.post(
+        "/api/v1/sites/import/", {"file": _geojson_upload(_upload_features()), "source": "sgd"}
+    )
+    assert again.json()["created"] == 0 and again.json()["unchanged"] == 1
+    assert Site.objects.count() == 1
+    dry = client.post(
+        "/api/v1/sites/import/",
+        {"file": _geojson_upload(_upload_features()), "source": "other", "dry_run": "true"},
+    )
+    assert dry.json()["dry_run"] is True and dry.json()["created"] == 1
+    assert Site.objects.count() == 1
+
+
+def test_upload_of_an_unreadable_file_is_400_naming_the_file(client, lai_chau, user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(user)
+    bad = SimpleUploadedFile("sites.zip", b"PK\x03\x04 truncated", content_type="application/zip")
+    response = client.post("/api/v1/sites/import/", {"file": bad})
+    assert response.status_code == 400
+    assert "file" in response.json()
+    assert client.post("/api/v1/sites/import/", {}).status_code == 400
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "csv", "gpkg"])
+def test_export_formats(client, sites, fmt):
+    response = client.get("/api/v1/sites/export/", {"format": fmt, "kind": "school,village"})
+    assert response.status_code == 200
+    assert f'.{fmt}"' in response["Content-Disposition"]
+    if fmt == "geojson":
+        assert len(json.loads(response.content)["features"]) == 2
+    if fmt == "csv":
+        assert response.content.decode("utf-8-sig").count("\n") == 3  # header + 2 rows
+
+
+def test_export_bad_format_is_400(client, sites):
+    response = client.get("/api/v1/sites/export/", {"format": "kml"})
+    assert response.status_code == 400 and "format" in response.json()
