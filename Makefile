@@ -14,6 +14,8 @@ bootstrap:
 run: bootstrap
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_lai_chau
+	$(PY) manage.py load_agencies
+	$(PY) manage.py load_checklists
 	$(PY) manage.py generate_demo
 	$(PY) manage.py welcome --host $(HOST) --port $(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework_gis.fields import GeometryField
 
 from core.functions import Multi, SimplifyPreserveTopology
+from core.params import int_param, reject_unknown_params
 
 from .exporter import EXPORT_FORMATS, ExportError, export_sites
 from .filters import AdminUnitFilter, SiteFilter, StrictBBoxFilter, parse_near
@@ -32,45 +33,6 @@ from .validation import SiteInvalid
 
 MAX_PAGE_SIZE = 10_000
 DEFAULT_PAGE_SIZE = 500
-
-
-def reject_unknown_params(request, allowed: set[str]) -> None:
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise ValidationError(
-            {
-                name: [
-                    _("unknown query parameter (allowed: %(allowed)s)")
-                    % {"allowed": ", ".join(sorted(allowed))}
-                ]
-                for name in unknown
-            }
-        )
-
-
-def int_param(request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
-    text = request.query_params.get(name)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValidationError(
-            {name: [_("expected a whole number, got '%(text)s'") % {"text": text}]}
-        ) from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"{minimum}…{maximum}" if maximum is not None else f"≥ {minimum}"
-        raise ValidationError({name: [_("must be within %(bounds)s") % {"bounds": bounds}]})
-    return value
-
-
-def bool_param(request, name: str) -> bool:
-    text = request.data.get(name, request.query_params.get(name, "false"))
-    if str(text).lower() in {"1", "true", "yes", "on"}:
-        return True
-    if str(text).lower() in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValidationError({name: [_("expected true or false, got '%(text)s'") % {"text": text}]})
 
 
 @extend_schema_field({"type": "object", "description": "GeoJSON MultiPolygon, simplified when asked"})

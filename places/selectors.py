@@ -8,7 +8,9 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import AdminLevel, AdminUnit, Site, SiteStatus
+from inspections.scoping import scope_sites
+
+from .models import AdminLevel, AdminUnit, Site
 
 
 def today() -> date:
@@ -57,12 +59,8 @@ def admin_unit_list(
 
 
 def site_list(*, user) -> QuerySet[Site]:
-    """All sites the user may see. The public sees active sites only.
+    """All sites the user may see (inspections.scoping: by role, agency and area).
 
-    The inspections issue narrows this per agency and area; every list, map,
-    export and API reads sites through here.
+    Every list, map, export and API reads sites through here.
     """
-    qs = Site.objects.all()
-    if not (user and user.is_authenticated):
-        qs = qs.filter(status=SiteStatus.ACTIVE)
-    return qs
+    return scope_sites(Site.objects.all(), user)

@@ -28,11 +28,18 @@ def manage():
 
 
 def _ensure_reference_data():
+    from inspections.checklists import load_checklists
+    from inspections.models import ChecklistTemplate, RoutingRule
+    from inspections.reference import load_agencies
     from places.models import AdminUnit
     from places.reference import load_lai_chau
 
     if AdminUnit.objects.count() != 153:
         load_lai_chau()
+    if not RoutingRule.objects.exists():
+        load_agencies()
+    if ChecklistTemplate.objects.count() < 4:
+        load_checklists()
 
 
 @pytest.fixture(scope="session")

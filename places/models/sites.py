@@ -26,6 +26,15 @@ class Site(models.Model):
     commune = models.ForeignKey(
         "places.AdminUnit", verbose_name=_("commune"), on_delete=models.PROTECT, related_name="sites"
     )
+    # Resolved by the routing rules of inspections when the site is written.
+    agency = models.ForeignKey(
+        "inspections.Agency",
+        verbose_name=_("responsible agency"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sites",
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=SiteStatus.choices, default=SiteStatus.ACTIVE
     )

@@ -1,0 +1,43 @@
+"""Query-parameter parsing shared by the API views: a bad value is a 400 naming the parameter."""
+
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import ValidationError
+
+
+def reject_unknown_params(request, allowed: set[str]) -> None:
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise ValidationError(
+            {
+                name: [
+                    _("unknown query parameter (allowed: %(allowed)s)")
+                    % {"allowed": ", ".join(sorted(allowed))}
+                ]
+                for name in unknown
+            }
+        )
+
+
+def int_param(request, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValidationError(
+            {name: [_("expected a whole number, got '%(text)s'") % {"text": text}]}
+        ) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"{minimum}…{maximum}" if maximum is not None else f"≥ {minimum}"
+        raise ValidationError({name: [_("must be within %(bounds)s") % {"bounds": bounds}]})
+    return value
+
+
+def bool_param(request, name: str) -> bool:
+    text = request.query_params.get(name, "false")
+    if str(text).lower() in {"1", "true", "yes", "on"}:
+        return True
+    if str(text).lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValidationError({name: [_("expected true or false, got '%(text)s'") % {"text": text}]})

@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from inspections.reference import load_agencies
+
+
+class Command(BaseCommand):
+    help = "Load the Lai Châu agencies (departments, district and commune committees) and routing rules."
+
+    def handle(self, *args, **options):
+        s = load_agencies()
+        self.stdout.write(
+            f"{s['departments']} departments, {s['committees']} committees, {s['rules']} routing rules; "
+            f"{s['sites_rerouted']} sites re-routed"
+        )

@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from inspections.checklists import ChecklistFileError, load_checklists
+
+
+class Command(BaseCommand):
+    help = "Load the checklist templates from fixtures/checklists.json (idempotent; answered versions never change)."
+
+    def handle(self, *args, **options):
+        try:
+            loaded = load_checklists()
+        except ChecklistFileError as exc:
+            raise CommandError(str(exc)) from exc
+        for name, count in loaded.items():
+            self.stdout.write(f"{name}: {count} items")
