@@ -196,6 +196,8 @@ REST_FRAMEWORK = {
     # `format` is a real query parameter of ours (export format), not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.StrictPageNumberPagination",
+    "PAGE_SIZE": 100,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ChildSafe Map API",
@@ -206,6 +208,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SiteStatusEnum": "places.models.SiteStatus",
+        "AssignmentStatusEnum": "inspections.models.AssignmentStatus",
+        "ActionStatusEnum": "inspections.models.ActionStatus",
+    },
 }
 
 LOGIN_URL = "admin:login"

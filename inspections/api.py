@@ -45,8 +45,14 @@ from .services import (
 def choice_param(request, name: str, choices) -> str | None:
     value = request.query_params.get(name)
     if value is not None and value not in choices:
-        raise ValidationError({name: [_("unknown value '%(v)s' (expected: %(allowed)s)")
-                                      % {"v": value, "allowed": ", ".join(choices)}]})
+        raise ValidationError(
+            {
+                name: [
+                    _("unknown value '%(v)s' (expected: %(allowed)s)")
+                    % {"v": value, "allowed": ", ".join(choices)}
+                ]
+            }
+        )
     return value
 
 
@@ -93,7 +99,9 @@ class HistoryMixin:
         return Response(HistorySerializer(records, many=True).data)
 
 
-class AssignmentViewSet(HistoryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AssignmentViewSet(
+    HistoryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Assignments of sites to inspect, scoped to the user's agency or area."""
 
     serializer_class = AssignmentSerializer
@@ -103,13 +111,15 @@ class AssignmentViewSet(HistoryMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def get_queryset(self):
         request = self.request
         if self.action == "list":
-            reject_unknown_params(request, {"mine", "overdue", "status", "site", "page"})
+            reject_unknown_params(request, {"mine", "overdue", "status", "site", "page", "page_size"})
         return assignment_list(
             user=request.user,
             mine=bool_param(request, "mine"),
             overdue=bool_param(request, "overdue"),
             status=choice_param(request, "status", AssignmentStatus.values),
-            site_id=int_param(request, "site", 0, minimum=1) or None if "site" in request.query_params else None,
+            site_id=int_param(request, "site", 0, minimum=1) or None
+            if "site" in request.query_params
+            else None,
         ).order_by("due_date", "id")
 
     @extend_schema(request=AssignmentCreateSerializer, responses={201: OpenApiTypes.OBJECT})
@@ -121,18 +131,28 @@ class AssignmentViewSet(HistoryMixin, mixins.ListModelMixin, mixins.RetrieveMode
         if "filter" in data:
             query = {k: v for k, v in data["filter"].items() if v}
             filterset = SiteFilter(data=query, queryset=site_list(user=request.user).filter(status="active"))
-            if not filterset.is_valid():
-                raise ValidationError({"filter": filterset.errors})
-            sites = filterset.qs
+            try:
+                if not filterset.is_valid():
+                    raise ValidationError(filterset.errors)
+                sites = filterset.qs
+            except ValidationError as exc:
+                raise ValidationError({"filter": exc.detail}) from exc
         else:
             sites = data["sites"]
         result = assignment_create(
-            manager=request.user, sites=sites, inspector=data.get("inspector"), due_date=data["due_date"],
-            priority=data["priority"], round_name=data["round_name"], note=data["note"],
+            manager=request.user,
+            sites=sites,
+            inspector=data.get("inspector"),
+            due_date=data["due_date"],
+            priority=data["priority"],
+            round_name=data["round_name"],
+            note=data["note"],
         )
         return Response(
-            {"created": AssignmentSerializer(result.created, many=True).data,
-             "skipped_already_open": result.skipped_open},
+            {
+                "created": AssignmentSerializer(result.created, many=True).data,
+                "skipped_already_open": result.skipped_open,
+            },
             status=status.HTTP_201_CREATED,
         )
 
@@ -145,7 +165,9 @@ class AssignmentViewSet(HistoryMixin, mixins.ListModelMixin, mixins.RetrieveMode
         return Response(AssignmentSerializer(updated).data)
 
 
-class InspectionViewSet(HistoryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class InspectionViewSet(
+    HistoryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Inspections. POST is idempotent by the client's UUID: resending returns the stored one."""
 
     serializer_class = InspectionSerializer
@@ -156,18 +178,23 @@ class InspectionViewSet(HistoryMixin, mixins.ListModelMixin, mixins.RetrieveMode
     def get_queryset(self):
         request = self.request
         if self.action == "list":
-            reject_unknown_params(request, {"mine", "site", "page"})
+            reject_unknown_params(request, {"mine", "site", "page", "page_size"})
         qs = inspection_list(
             user=request.user,
             mine=bool_param(request, "mine"),
-            site_id=int_param(request, "site", 0, minimum=1) or None if "site" in request.query_params else None,
+            site_id=int_param(request, "site", 0, minimum=1) or None
+            if "site" in request.query_params
+            else None,
         )
         return qs.prefetch_related("answers__item", "photos__item")
 
     @extend_schema(
         request=InspectionSubmitSerializer,
-        responses={201: InspectionSerializer, 200: InspectionSerializer,
-                   409: OpenApiResponse(description="same UUID, other content; or the assignment was cancelled")},
+        responses={
+            201: InspectionSerializer,
+            200: InspectionSerializer,
+            409: OpenApiResponse(description="same UUID, other content; or the assignment was cancelled"),
+        },
     )
     def create(self, request):
         form = InspectionSubmitSerializer(data=request.data)
@@ -175,20 +202,35 @@ class InspectionViewSet(HistoryMixin, mixins.ListModelMixin, mixins.RetrieveMode
         d = form.validated_data
         position = Point(d["position"]["lon"], d["position"]["lat"], srid=4326) if d.get("position") else None
         submitted = inspection_submit(
-            user=request.user, client_uuid=d["client_uuid"], site_id=d["site"], assignment_id=d.get("assignment"),
-            template_version=d.get("template_version"), performed_at=d["performed_at"], position=position,
-            gps_accuracy_m=d.get("gps_accuracy_m"), findings=d["findings"],
+            user=request.user,
+            client_uuid=d["client_uuid"],
+            site_id=d["site"],
+            assignment_id=d.get("assignment"),
+            template_version=d.get("template_version"),
+            performed_at=d["performed_at"],
+            position=position,
+            gps_accuracy_m=d.get("gps_accuracy_m"),
+            findings=d["findings"],
             answers=[AnswerIn(item=a["item"], value=a["value"], note=a["note"]) for a in d["answers"]],
         )
-        inspection = self.get_queryset().get(pk=submitted.inspection.pk) if submitted.created else (
-            inspection_list(user=request.user).prefetch_related("answers__item", "photos__item")
-            .get(pk=submitted.inspection.pk)
+        inspection = (
+            self.get_queryset().get(pk=submitted.inspection.pk)
+            if submitted.created
+            else (
+                inspection_list(user=request.user)
+                .prefetch_related("answers__item", "photos__item")
+                .get(pk=submitted.inspection.pk)
+            )
         )
-        return Response(InspectionSerializer(inspection).data,
-                        status=status.HTTP_201_CREATED if submitted.created else status.HTTP_200_OK)
+        return Response(
+            InspectionSerializer(inspection).data,
+            status=status.HTTP_201_CREATED if submitted.created else status.HTTP_200_OK,
+        )
 
-    @extend_schema(request={"multipart/form-data": PhotoUploadSerializer},
-                   responses={201: PhotoSerializer, 200: PhotoSerializer})
+    @extend_schema(
+        request={"multipart/form-data": PhotoUploadSerializer},
+        responses={201: PhotoSerializer, 200: PhotoSerializer},
+    )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def photos(self, request, client_uuid=None):
         """Add one photo (JPEG or PNG); resending the same photo stores nothing new."""
@@ -196,20 +238,30 @@ class InspectionViewSet(HistoryMixin, mixins.ListModelMixin, mixins.RetrieveMode
         form = PhotoUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["photo"]
-        added = inspection_photo_add(user=request.user, inspection=inspection, data=upload.read(),
-                                     filename=upload.name, item_code=form.validated_data.get("item") or None)
-        return Response(PhotoSerializer(added.photo).data,
-                        status=status.HTTP_201_CREATED if added.created else status.HTTP_200_OK)
+        added = inspection_photo_add(
+            user=request.user,
+            inspection=inspection,
+            data=upload.read(),
+            filename=upload.name,
+            item_code=form.validated_data.get("item") or None,
+        )
+        return Response(
+            PhotoSerializer(added.photo).data,
+            status=status.HTTP_201_CREATED if added.created else status.HTTP_200_OK,
+        )
 
 
-@extend_schema(parameters=[
-    OpenApiParameter("status", OpenApiTypes.STR, enum=ActionStatus.values),
-    OpenApiParameter("overdue", OpenApiTypes.BOOL),
-    OpenApiParameter("agency", OpenApiTypes.STR, description="agency code"),
-    OpenApiParameter("site", OpenApiTypes.INT),
-])
-class CorrectiveActionViewSet(HistoryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                              viewsets.GenericViewSet):
+@extend_schema(
+    parameters=[
+        OpenApiParameter("status", OpenApiTypes.STR, enum=ActionStatus.values),
+        OpenApiParameter("overdue", OpenApiTypes.BOOL),
+        OpenApiParameter("agency", OpenApiTypes.STR, description="agency code"),
+        OpenApiParameter("site", OpenApiTypes.INT),
+    ]
+)
+class CorrectiveActionViewSet(
+    HistoryMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Corrective actions opened by failed items, until a later inspection verifies them."""
 
     serializer_class = CorrectiveActionSerializer
@@ -219,13 +271,15 @@ class CorrectiveActionViewSet(HistoryMixin, mixins.ListModelMixin, mixins.Retrie
     def get_queryset(self):
         request = self.request
         if self.action == "list":
-            reject_unknown_params(request, {"status", "overdue", "agency", "site", "page"})
+            reject_unknown_params(request, {"status", "overdue", "agency", "site", "page", "page_size"})
         return action_list(
             user=request.user,
             status=choice_param(request, "status", ActionStatus.values),
             overdue=bool_param(request, "overdue"),
             agency_code=request.query_params.get("agency"),
-            site_id=int_param(request, "site", 0, minimum=1) or None if "site" in request.query_params else None,
+            site_id=int_param(request, "site", 0, minimum=1) or None
+            if "site" in request.query_params
+            else None,
         )
 
     @extend_schema(request=ReportDoneSerializer, responses=CorrectiveActionSerializer)
@@ -233,7 +287,7 @@ class CorrectiveActionViewSet(HistoryMixin, mixins.ListModelMixin, mixins.Retrie
     def report_done(self, request, pk=None):
         form = ReportDoneSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        done = corrective_action_report_done(user=request.user, action=self.get_object(),
-                                             note=form.validated_data["note"])
+        done = corrective_action_report_done(
+            user=request.user, action=self.get_object(), note=form.validated_data["note"]
+        )
         return Response(CorrectiveActionSerializer(done).data)
-

@@ -51,13 +51,12 @@ def load_checklists(path: Path = FIXTURE) -> dict[str, int]:
         template = ChecklistTemplate.objects.filter(site_kind=t["site_kind"], version=t["version"]).first()
         items = {i["code"]: i for i in t["items"]}
         if template is not None and template.inspections.exists():
-            stored = {
-                i.code: {f: getattr(i, f) for f in ITEM_FIELDS} for i in template.items.all()
-            }
+            stored = {i.code: {f: getattr(i, f) for f in ITEM_FIELDS} for i in template.items.all()}
             wanted = {code: {f: i[f] for f in ITEM_FIELDS} for code, i in items.items()}
             if stored != wanted:
                 raise ChecklistFileError(
-                    f"{t['site_kind']} v{t['version']} has been answered and cannot change: publish a new version"
+                    f"{t['site_kind']} v{t['version']} has been answered and cannot change: "
+                    "publish a new version"
                 )
             continue
         is_current = t["version"] == latest[t["site_kind"]]
@@ -68,8 +67,13 @@ def load_checklists(path: Path = FIXTURE) -> dict[str, int]:
         template, _ = ChecklistTemplate.objects.update_or_create(
             site_kind=t["site_kind"],
             version=t["version"],
-            defaults={"title": t["title"], "title_en": t["title_en"], "basis": t.get("basis", ""),
-                      "valid_from": date.fromisoformat(t["valid_from"]), "is_current": is_current},
+            defaults={
+                "title": t["title"],
+                "title_en": t["title_en"],
+                "basis": t.get("basis", ""),
+                "valid_from": date.fromisoformat(t["valid_from"]),
+                "is_current": is_current,
+            },
         )
         template.items.exclude(code__in=items).delete()
         for order, (code, i) in enumerate(items.items(), start=1):

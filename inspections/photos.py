@@ -120,10 +120,11 @@ def photo_clean(
             "too_large",
         )
     kind = _sniff(data, reject)
-    pil_formats = {"jpeg": ("JPEG", "MPO"), "png": ("PNG",)}[kind]
+    # Pillow's JPEG opener hands back an MpoImageFile for multi-picture JPEGs.
+    open_as, pil_formats = {"jpeg": ("JPEG", ("JPEG", "MPO")), "png": ("PNG", ("PNG",))}[kind]
 
     try:
-        with Image.open(BytesIO(data), formats=["JPEG" if kind == "jpeg" else "PNG"]) as im:
+        with Image.open(BytesIO(data), formats=[open_as]) as im:
             if im.format not in pil_formats:
                 raise reject(_corrupt_message(), "corrupt")
             width, height = im.size
@@ -157,7 +158,7 @@ def photo_clean(
             im.verify()
         # verify() leaves the image unusable, and it checks PNG CRCs but not JPEG scan data,
         # which only a full decode reaches; a cut-off upload fails here.
-        with Image.open(BytesIO(data), formats=["JPEG" if kind == "jpeg" else "PNG"]) as im:
+        with Image.open(BytesIO(data), formats=[open_as]) as im:
             im.load()
             exif_lon, exif_lat, taken_at = _read_exif(im)
             cleaned = _strip(im, kind)

@@ -33,6 +33,17 @@ def sees_everything(user) -> bool:
     )
 
 
+EDITOR_ROLES = {Role.INSPECTOR, Role.AGENCY_MANAGER, Role.COORDINATOR, Role.ADMINISTRATOR}
+
+
+def can_edit_sites(user) -> bool:
+    """Sites are mapped by agency staff and the coordinator; others read only."""
+    profile = profile_of(user)
+    return bool(user and user.is_authenticated and user.is_superuser) or bool(
+        profile and profile.role in EDITOR_ROLES
+    )
+
+
 def area_q(area, prefix: str = "") -> Q:
     """Sites (or rows with a site under `prefix`) inside an area.
 

@@ -35,7 +35,17 @@ class ChecklistTemplateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ChecklistTemplate
-        fields = ["id", "site_kind", "version", "title", "title_en", "basis", "valid_from", "is_current", "items"]
+        fields = [
+            "id",
+            "site_kind",
+            "version",
+            "title",
+            "title_en",
+            "basis",
+            "valid_from",
+            "is_current",
+            "items",
+        ]
 
 
 def _person(user) -> dict | None:
@@ -53,8 +63,22 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Assignment
-        fields = ["id", "site", "site_name", "site_kind", "agency_code", "inspector", "due_date", "priority",
-                  "status", "overdue", "round_name", "note", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "site",
+            "site_name",
+            "site_kind",
+            "agency_code",
+            "inspector",
+            "due_date",
+            "priority",
+            "status",
+            "overdue",
+            "round_name",
+            "note",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_inspector(self, obj) -> dict | None:
         return _person(obj.inspector)
@@ -72,11 +96,18 @@ class SiteFilterSerializer(serializers.Serializer):
 
 
 class AssignmentCreateSerializer(serializers.Serializer):
-    sites = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_empty=False,
-                                  help_text="Site ids of your agency")
-    filter = SiteFilterSerializer(required=False, help_text="Or every active site of your agency matching this")
-    inspector = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False,
-                                                   allow_null=True)
+    sites = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_empty=False,
+        help_text="Site ids of your agency",
+    )
+    filter = SiteFilterSerializer(
+        required=False, help_text="Or every active site of your agency matching this"
+    )
+    inspector = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False, allow_null=True
+    )
     due_date = serializers.DateField()
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     round_name = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
@@ -84,13 +115,16 @@ class AssignmentCreateSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if ("sites" in attrs) == ("filter" in attrs):
-            raise serializers.ValidationError({"sites": ["give either sites (ids) or filter, not both or neither"]})
+            raise serializers.ValidationError(
+                {"sites": ["give either sites (ids) or filter, not both or neither"]}
+            )
         return attrs
 
 
 class AssignmentUpdateSerializer(serializers.Serializer):
-    inspector = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False,
-                                                   allow_null=True)
+    inspector = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False, allow_null=True
+    )
     due_date = serializers.DateField(required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     status = serializers.ChoiceField(choices=AssignmentStatus.choices, required=False)
@@ -140,10 +174,28 @@ class InspectionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Inspection
-        fields = ["id", "client_uuid", "site", "site_name", "assignment", "agency_code", "inspector",
-                  "template_version", "performed_at", "received_at", "position", "gps_accuracy_m",
-                  "distance_to_site_m", "location_flagged", "flags", "result", "risk_level", "findings", "answers",
-                  "photos"]
+        fields = [
+            "id",
+            "client_uuid",
+            "site",
+            "site_name",
+            "assignment",
+            "agency_code",
+            "inspector",
+            "template_version",
+            "performed_at",
+            "received_at",
+            "position",
+            "gps_accuracy_m",
+            "distance_to_site_m",
+            "location_flagged",
+            "flags",
+            "result",
+            "risk_level",
+            "findings",
+            "answers",
+            "photos",
+        ]
 
     def get_inspector(self, obj) -> dict | None:
         return _person(obj.inspector)
@@ -166,9 +218,24 @@ class CorrectiveActionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CorrectiveAction
-        fields = ["id", "site", "site_name", "item_code", "description", "severity", "agency_code", "deadline",
-                  "status", "overdue", "opened_by", "reported_done_at", "report_note", "verified_by",
-                  "verified_at", "created_at"]
+        fields = [
+            "id",
+            "site",
+            "site_name",
+            "item_code",
+            "description",
+            "severity",
+            "agency_code",
+            "deadline",
+            "status",
+            "overdue",
+            "opened_by",
+            "reported_done_at",
+            "report_note",
+            "verified_by",
+            "verified_at",
+            "created_at",
+        ]
 
     def get_overdue(self, obj) -> bool:
         from places.selectors import today

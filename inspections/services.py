@@ -5,7 +5,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
@@ -211,7 +211,7 @@ def _content_hash(
         "site": site_id,
         "assignment": assignment_id,
         "template_version": template_version,
-        "performed_at": performed_at.astimezone(timezone.UTC).isoformat(timespec="seconds"),
+        "performed_at": performed_at.astimezone(UTC).isoformat(timespec="seconds"),
         "position": [round(position.x, 7), round(position.y, 7)] if position else None,
         "accuracy": round(accuracy, 1) if accuracy is not None else None,
         "answers": sorted([a.item, a.value, a.note.strip()] for a in answers),
@@ -497,7 +497,7 @@ def inspection_photo_add(
         height=clean.height,
         exif_distance_m=exif_distance,
     )
-    photo.file.save(f"{clean.sha256}.{clean.extension}", ContentFile(clean.content), save=False)
+    photo.file.save(f"{clean.sha256}{clean.extension}", ContentFile(clean.content), save=False)
     photo.save()
     flags = list(inspection.flags)
     if item is not None and f"photo_missing:{item.code}" in flags:

@@ -1,4 +1,10 @@
-from .api import AgencyViewSet, AssignmentViewSet, ChecklistViewSet, CorrectiveActionViewSet, InspectionViewSet
+from .api import (
+    AgencyViewSet,
+    AssignmentViewSet,
+    ChecklistViewSet,
+    CorrectiveActionViewSet,
+    InspectionViewSet,
+)
 
 # (prefix, viewset, basename) registered on the one API router in childsafe/api_urls.py
 routes = [

@@ -14,12 +14,13 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework_gis.fields import GeometryField
 
 from core.functions import Multi, SimplifyPreserveTopology
 from core.params import int_param, reject_unknown_params
+from inspections.scoping import can_edit_sites
 
 from .exporter import EXPORT_FORMATS, ExportError, export_sites
 from .filters import AdminUnitFilter, SiteFilter, StrictBBoxFilter, parse_near
@@ -85,6 +86,15 @@ class ImportRequestSerializer(serializers.Serializer):
     kind = serializers.CharField(required=False, help_text="Kind for files without a kind column")
 
 
+class CanEditSites(BasePermission):
+    """Reads for everyone (scoped by the selectors); writes for agency staff and the coordinator."""
+
+    message = _("your role does not allow editing sites")
+
+    def has_permission(self, request, view):
+        return request.method in SAFE_METHODS or can_edit_sites(request.user)
+
+
 class SiteViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -95,6 +105,7 @@ class SiteViewSet(
     """Mapped sites as GeoJSON. The list is built in PostGIS; writes need login."""
 
     serializer_class = SiteSerializer
+    permission_classes = [CanEditSites]
     filterset_class = SiteFilter
     filter_backends = [StrictBBoxFilter, *viewsets.GenericViewSet.filter_backends]
     bbox_filter_field = "geom"
@@ -201,7 +212,7 @@ class SiteViewSet(
         detail=False,
         methods=["post"],
         url_path="import",
-        permission_classes=[IsAuthenticated],
+        permission_classes=[CanEditSites],
         parser_classes=[MultiPartParser, FormParser],
     )
     def import_file(self, request):

@@ -61,6 +61,8 @@ def site_create(
         updated_by=user,
     )
     site.save()
+    # The database's routing trigger (inspections) fills in the agency.
+    site.refresh_from_db(fields=["agency"])
     return site
 
 
@@ -98,7 +100,7 @@ def site_update(*, site: Site, user=None, make_valid: bool = False, **changes) -
             setattr(site, name, (changes[name] or "").strip())
     site.updated_by = user
     site.save()
-    site.refresh_from_db(fields=["length_m"])
+    site.refresh_from_db(fields=["length_m", "agency"])
     return site
 
 

@@ -60,7 +60,12 @@ def lai_chau(db):
 
 @pytest.fixture
 def user(db, django_user_model):
-    return django_user_model.objects.create_user("inspector1", password="pw-inspector-1")
+    """A provincial coordinator: may map and edit sites anywhere."""
+    from inspections.models import Profile, Role
+
+    editor = django_user_model.objects.create_user("coordinator1", password="pw-coordinator-1")
+    Profile.objects.create(user=editor, role=Role.COORDINATOR)
+    return editor
 
 
 @pytest.fixture

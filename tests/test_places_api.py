@@ -115,8 +115,13 @@ def test_site_list_is_geojson_with_commune_and_attributes(client, sites):
     assert 21_000 < route["length_m"] < 24_000  # metres on the spheroid, not degrees
 
 
-def test_logged_in_users_also_see_closed_sites(client, sites, user):
-    client.force_login(user)
+def test_closed_sites_are_for_staff_only(client, sites, user, django_user_model):
+    plain = django_user_model.objects.create_user("no-role", password="pw-no-role-1")
+    client.force_login(plain)  # a login without a role sees what the public sees, and edits nothing
+    assert client.get("/api/v1/sites/").json()["count"] == 4
+    site = sites["Bản Sìn Hồ"]
+    assert client.delete(f"/api/v1/sites/{site.pk}/").status_code == 403
+    client.force_login(user)  # the coordinator
     assert client.get("/api/v1/sites/").json()["count"] == 5
 
 

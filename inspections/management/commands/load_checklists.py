@@ -4,7 +4,7 @@ from inspections.checklists import ChecklistFileError, load_checklists
 
 
 class Command(BaseCommand):
-    help = "Load the checklist templates from fixtures/checklists.json (idempotent; answered versions never change)."
+    help = "Load checklist templates from fixtures/checklists.json (idempotent; answered versions are frozen)."
 
     def handle(self, *args, **options):
         try:
