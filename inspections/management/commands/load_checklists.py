@@ -4,7 +4,7 @@ from inspections.checklists import ChecklistFileError, load_checklists
 
 
 class Command(BaseCommand):
-    help = "Load checklist templates from fixtures/checklists.json (idempotent; answered versions are frozen)."
+    help = "Load checklist templates from fixtures/checklists.json (idempotent; answered ones frozen)."
 
     def handle(self, *args, **options):
         try:
