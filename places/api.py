@@ -111,6 +111,7 @@ class SiteViewSet(
     bbox_filter_field = "geom"
     bbox_filter_include_overlapping = True
     list_params = {
+        "agency",
         "kind",
         "status",
         "commune",

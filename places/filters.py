@@ -89,6 +89,7 @@ class SiteFilter(django_filters.FilterSet):
         method="filter_district",
         help_text="GSO code of a district (structure until 30/06/2025): sites inside it",
     )
+    agency = django_filters.CharFilter(method="filter_agency", help_text="Code of the responsible agency")
     q = django_filters.CharFilter(
         method="filter_text", help_text="Text in the name, description or external id"
     )
@@ -96,7 +97,7 @@ class SiteFilter(django_filters.FilterSet):
 
     class Meta:
         model = Site
-        fields = ["kind", "status", "commune", "district", "q", "source"]
+        fields = ["kind", "status", "commune", "district", "agency", "q", "source"]
 
     def filter_commune(self, qs, name, value):
         codes = [c.strip() for c in value.split(",") if c.strip()]
@@ -120,6 +121,14 @@ class SiteFilter(django_filters.FilterSet):
         # Districts were abolished on 01/07/2025; sites store today's commune, so the
         # old district is matched spatially (index-backed) on its boundary.
         return qs.filter(geom__intersects=district.geom)
+
+    def filter_agency(self, qs, name, value):
+        from inspections.models import Agency  # inspections builds on places
+
+        agency = Agency.objects.filter(code=value.strip()).first()
+        if agency is None:
+            raise ValidationError({"agency": [_("no agency with code '%(code)s'") % {"code": value}]})
+        return qs.filter(agency=agency)
 
     def filter_text(self, qs, name, value):
         value = value.strip()

@@ -140,6 +140,7 @@ def test_site_filters(client, sites):
     assert "Bản Sìn Hồ" in names(district=sin_ho_district)
     assert "Trường TH Quyết Thắng" not in names(district=sin_ho_district)
     assert names(status="active", kind="playground") == []
+    assert names(agency="so-xay-dung") == ["Tuyến Sìn Hồ"]  # routes go to Sở Xây dựng from 01/07/2025
 
 
 def test_nearest_first_ordering_with_distance(client, sites):
@@ -180,6 +181,7 @@ def test_pagination_links(client, sites):
         ({"page_size": "100000"}, "page_size"),
         ({"commune": "99999"}, "commune"),
         ({"district": "999"}, "district"),
+        ({"agency": "so-khong-co"}, "agency"),
         ({"kindd": "school"}, "kindd"),
     ],
 )
