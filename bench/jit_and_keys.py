@@ -29,7 +29,8 @@ QUERIES = {
     "stored key": "SELECT commune_id, count(*) FROM bench_points GROUP BY commune_id",
     "spatial join": (
         "SELECT c.id, count(*) FROM bench_points p JOIN places_adminunit c"
-        " ON c.level = 'commune' AND c.valid_from = '2025-07-01' AND ST_Intersects(c.geom, p.geom) GROUP BY c.id"
+        " ON c.level = 'commune' AND c.valid_from = '2025-07-01' AND ST_Intersects(c.geom, p.geom)"
+        " GROUP BY c.id"
     ),
 }
 
@@ -39,8 +40,9 @@ def main() -> int:
         started = time.perf_counter()
         cur.execute(
             """CREATE TEMP TABLE bench_points AS
-               SELECT g AS geom, (SELECT c.id FROM places_adminunit c WHERE c.level = 'commune'
-                                   AND c.valid_from = '2025-07-01' AND ST_Covers(c.geom, g) LIMIT 1) AS commune_id
+               SELECT g AS geom,
+                      (SELECT c.id FROM places_adminunit c WHERE c.level = 'commune'
+                          AND c.valid_from = '2025-07-01' AND ST_Covers(c.geom, g) LIMIT 1) AS commune_id
                  FROM (SELECT (ST_Dump(ST_GeneratePoints(geom, %s, 1))).geom g
                          FROM places_adminunit WHERE level = 'province') s""",
             [N],
@@ -62,7 +64,8 @@ def main() -> int:
         cur.execute("DROP TABLE bench_points")
     med = {k: statistics.median(v) for k, v in times.items()}
     lines = [
-        f"# per-commune count over {N:,} points, {ROUNDS} alternating rounds ({time.strftime('%Y-%m-%d %H:%M')})",
+        f"# per-commune count over {N:,} points, {ROUNDS} alternating rounds "
+        f"({time.strftime('%Y-%m-%d %H:%M')})",
         f"(setup: {setup:.1f} s to generate and index the points)",
         "",
         "| query | jit | median s | min s | max s |",

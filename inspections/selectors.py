@@ -1,5 +1,6 @@
 """Reads of inspections, all scoped by inspections.scoping."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from places.selectors import today
@@ -10,6 +11,7 @@ from .models import (
     ChecklistTemplate,
     CorrectiveAction,
     Inspection,
+    Role,
 )
 from .models.assignments import OPEN_ASSIGNMENT_STATUSES
 from .scoping import scope_site_records
@@ -67,3 +69,21 @@ def action_list(
     if site_id is not None:
         qs = qs.filter(site_id=site_id)
     return qs
+
+
+def checklist_template(*, site_kind: str, version: int) -> ChecklistTemplate | None:
+    """A given version (the one a form was drawn with); checklists are public reference data."""
+    return (
+        ChecklistTemplate.objects.filter(site_kind=site_kind, version=version)
+        .prefetch_related("items")
+        .first()
+    )
+
+
+def inspector_list(*, agency) -> QuerySet:
+    """The active inspectors of an agency, for the manager's assignment form."""
+    return (
+        get_user_model()
+        .objects.filter(profile__agency=agency, profile__role=Role.INSPECTOR, is_active=True)
+        .order_by("last_name", "first_name", "username")
+    )

@@ -46,6 +46,7 @@ command -v gdalinfo >/dev/null || missing+=(gdal-bin)
 command -v msgfmt >/dev/null || missing+=(gettext)
 ldconfig -p 2>/dev/null | grep -q 'libgeos_c' || missing+=(libgeos-c1v5)
 ldconfig -p 2>/dev/null | grep -q 'libproj' || missing+=(proj-bin)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 # --- 2. PostgreSQL + PostGIS ---------------------------------------------------
