@@ -1,6 +1,7 @@
 """Thin API views of inspections: parse input, call one selector or service, serialise."""
 
 from django.contrib.gis.geos import Point
+from django.db.models import F
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 
 from core.params import bool_param, int_param, reject_unknown_params
 from places.filters import SiteFilter
+from places.models import AdminUnit
 from places.selectors import site_list
 
 from .models import ActionStatus, AssignmentStatus, ChecklistTemplate
@@ -54,6 +56,21 @@ def choice_param(request, name: str, choices) -> str | None:
             }
         )
     return value
+
+
+def area_param(request):
+    """`area=<GSO code>`: a commune in force today, or a district / commune of before 01/07/2025."""
+    code = request.query_params.get("area")
+    if code is None:
+        return None
+    unit = (
+        AdminUnit.objects.filter(code=code, level__in=["district", "commune"])
+        .order_by(F("valid_to").desc(nulls_first=True))
+        .first()
+    )
+    if unit is None:
+        raise ValidationError({"area": [_("no district or commune with code '%(code)s'") % {"code": code}]})
+    return unit
 
 
 class AgencyViewSet(viewsets.ReadOnlyModelViewSet):
@@ -256,6 +273,9 @@ class InspectionViewSet(
         OpenApiParameter("status", OpenApiTypes.STR, enum=ActionStatus.values),
         OpenApiParameter("overdue", OpenApiTypes.BOOL),
         OpenApiParameter("agency", OpenApiTypes.STR, description="agency code"),
+        OpenApiParameter(
+            "area", OpenApiTypes.STR, description="GSO code of a commune (today's) or an old district"
+        ),
         OpenApiParameter("site", OpenApiTypes.INT),
     ]
 )
@@ -271,12 +291,15 @@ class CorrectiveActionViewSet(
     def get_queryset(self):
         request = self.request
         if self.action == "list":
-            reject_unknown_params(request, {"status", "overdue", "agency", "site", "page", "page_size"})
+            reject_unknown_params(
+                request, {"status", "overdue", "agency", "area", "site", "page", "page_size"}
+            )
         return action_list(
             user=request.user,
             status=choice_param(request, "status", ActionStatus.values),
             overdue=bool_param(request, "overdue"),
             agency_code=request.query_params.get("agency"),
+            area=area_param(request),
             site_id=int_param(request, "site", 0, minimum=1) or None
             if "site" in request.query_params
             else None,

@@ -14,7 +14,7 @@ from .models import (
     Role,
 )
 from .models.assignments import OPEN_ASSIGNMENT_STATUSES
-from .scoping import scope_site_records
+from .scoping import area_q, scope_site_records
 
 
 def current_template(*, site_kind: str) -> ChecklistTemplate | None:
@@ -53,6 +53,7 @@ def inspection_list(*, user, mine: bool = False, site_id: int | None = None) -> 
 
 def action_list(
     *,
+    area=None,
     user,
     status: str | None = None,
     overdue: bool = False,
@@ -68,6 +69,8 @@ def action_list(
         qs = qs.filter(agency__code=agency_code)
     if site_id is not None:
         qs = qs.filter(site_id=site_id)
+    if area is not None:
+        qs = qs.filter(area_q(area, prefix="site__"))
     return qs
 
 

@@ -594,3 +594,26 @@ def test_sql_routing_counts_per_agency_use_the_stored_key(lai_chau):
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM places_site WHERE agency_id IS NULL AND status = 'active'")
         assert cur.fetchone()[0] == 0
+
+
+def test_actions_by_area_and_exports_obey_scope(client, world):
+    submit(client, world["xd_inspector"], world["construction"], fail=["CS-01"])
+    client.force_login(world["coordinator"])
+    city = world["construction"].commune.code
+    assert len(client.get("/api/v1/corrective-actions/", {"area": city}).json()["results"]) == 1
+    assert (
+        len(
+            client.get("/api/v1/corrective-actions/", {"area": world["hotspot"].commune.code}).json()[
+                "results"
+            ]
+        )
+        == 0
+    )
+    assert (
+        len(client.get("/api/v1/corrective-actions/", {"area": "105"}).json()["results"]) == 1
+    )  # old city district
+    assert client.get("/api/v1/corrective-actions/", {"area": "00000"}).status_code == 400
+    client.force_login(world["commune_inspector"])
+    exported = json.loads(client.get("/api/v1/sites/export/", {"format": "geojson"}).content)
+    names = {f["properties"]["name"] for f in exported["features"]}
+    assert world["hotspot"].name in names and world["construction"].name not in names
