@@ -212,6 +212,8 @@ SPECTACULAR_SETTINGS = {
         "SiteStatusEnum": "places.models.SiteStatus",
         "AssignmentStatusEnum": "inspections.models.AssignmentStatus",
         "ActionStatusEnum": "inspections.models.ActionStatus",
+        "IncidentKindEnum": "incidents.models.IncidentKind",
+        "SiteKindEnum": "places.kinds.KIND_CHOICES",
     },
 }
 

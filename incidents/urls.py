@@ -1,0 +1,4 @@
+from .api import IncidentViewSet
+
+# (prefix, viewset, basename) registered on the one API router in childsafe/api_urls.py
+routes = [("incidents", IncidentViewSet, "incident")]
