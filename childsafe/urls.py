@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("inspections/", include("inspections.page_urls")),
+    path("incidents/", include("incidents.page_urls")),
     path("", include("core.urls")),
 ]

@@ -1,0 +1,83 @@
+"""Incident pages: the public overview hides small numbers; records and entry are for readers only."""
+
+from datetime import date
+
+import pytest
+from django.contrib.gis.geos import Point
+
+from incidents.models import Incident
+from incidents.services import incident_record
+from inspections.models import Profile, Role
+
+SIN_HO = (103.2411, 22.3606)
+
+
+@pytest.fixture
+def some_incidents(lai_chau):
+    for n in range(3):
+        incident_record(
+            kind="drowning",
+            day=date(2024, 7, 1),
+            age_band="10-14",
+            sex="male",
+            outcome="fatal",
+            source="Phòng LĐ-TB&XH",
+            reference=f"p{n}",
+            location=Point(*SIN_HO, srid=4326),
+        )
+
+
+@pytest.fixture
+def coordinator(db, django_user_model):
+    user = django_user_model.objects.create_user("coord-pages", password="pw-coord-pages")
+    Profile.objects.create(user=user, role=Role.COORDINATOR)
+    return user
+
+
+def test_public_overview_hides_small_counts(client, some_incidents):
+    html = client.get("/incidents/").content.decode()
+    assert '<html lang="vi">' in html and "Đuối nước" in html
+    assert 'id="incident-table"' in html
+    assert ">3<" not in html.split('id="incident-table"')[1].split("</tbody>")[0]  # the 3 is hidden
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Child injuries by area" in client.get("/incidents/").content.decode()
+
+
+def test_coordinator_sees_exact_numbers_with_a_warning(client, some_incidents, coordinator):
+    client.force_login(coordinator)
+    html = client.get("/incidents/").content.decode()
+    assert ">3<" in html
+
+
+def test_records_and_entry_are_for_readers_only(client, some_incidents, coordinator, django_user_model):
+    planner = django_user_model.objects.create_user("planner-pages", password="pw-planner-pages")
+    Profile.objects.create(user=planner, role=Role.PLANNER)
+    client.force_login(planner)
+    for url in ("/incidents/records/", "/incidents/new/", "/incidents/import/"):
+        assert client.get(url).status_code == 403
+    client.force_login(coordinator)
+    assert client.get("/incidents/records/").status_code == 200
+
+
+def test_entry_form_refuses_identifying_text_and_keeps_what_was_typed(client, lai_chau, coordinator):
+    client.force_login(coordinator)
+    form = {
+        "kind": "fall",
+        "date": "2025-03-02",
+        "lon": SIN_HO[0],
+        "lat": SIN_HO[1],
+        "age_band": "5-9",
+        "sex": "female",
+        "outcome": "minor",
+        "source": "Trạm y tế xã",
+        "reference": "TYT-9",
+        "circumstances": "Cháu tên là Lò Thị B ngã từ cầu thang",
+    }
+    response = client.post("/incidents/new/", form)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Trạm y tế xã" in html and "TYT-9" in html
+    assert not Incident.objects.exists()
+    form["circumstances"] = "Ngã từ cầu thang nhà văn hóa"
+    assert client.post("/incidents/new/", form).status_code == 302
+    assert Incident.objects.get().reference == "TYT-9"
