@@ -18,6 +18,7 @@ run: bootstrap
 	$(PY) manage.py load_checklists
 	$(PY) manage.py generate_demo
 	$(PY) manage.py generate_inspection_demo
+	$(PY) manage.py generate_incident_demo
 	$(PY) manage.py welcome --host $(HOST) --port $(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

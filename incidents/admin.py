@@ -9,7 +9,7 @@ from .models import Incident
 class IncidentAdmin(SimpleHistoryAdmin, GISModelAdmin):
     """For administrators only; entry goes through the pages and the API, which check privacy."""
 
-    list_display = ["date", "kind", "commune", "age_band", "sex", "outcome", "source", "reference", "synthetic"]
+    list_display = ["date", "kind", "commune", "age_band", "sex", "outcome", "source", "reference"]
     list_filter = ["kind", "outcome", "age_band", "synthetic"]
     search_fields = ["source", "reference"]
     raw_id_fields = ["commune", "current_commune", "linked_site", "created_by"]

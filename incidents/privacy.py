@@ -85,18 +85,62 @@ IDENTIFYING_COLUMNS = {
 }
 
 
+# Parts of a (folded) header that identify a person wherever they appear:
+# "Họ và tên trẻ", "Tên học sinh", "CCCD/CMND", "Điện thoại liên hệ", "Nơi ở hiện nay" ...
+IDENTIFYING_PARTS = (
+    ("ho", "ten"),
+    ("ho", "va", "ten"),
+    ("ten",),
+    ("name",),
+    ("ngay", "sinh"),
+    ("nam", "sinh"),
+    ("sinh", "ngay"),
+    ("birth",),
+    ("dob",),
+    ("dia", "chi"),
+    ("address",),
+    ("noi", "o"),
+    ("cho", "o"),
+    ("que", "quan"),
+    ("thuong", "tru"),
+    ("tam", "tru"),
+    ("dien", "thoai"),
+    ("phone",),
+    ("sdt",),
+    ("mobile",),
+    ("cccd",),
+    ("cmnd",),
+    ("dinh", "danh"),
+    ("passport",),
+    ("ho", "chieu"),
+    ("giam", "ho"),
+    ("guardian",),
+    ("parent",),
+    ("email",),
+    ("ma", "hoc", "sinh"),
+    ("student", "id"),
+)
+
+
 def identifying_column(header: str) -> bool:
     folded = _fold(header)
-    return folded in IDENTIFYING_COLUMNS or any(
-        folded.startswith(prefix)
-        for prefix in ("ho_ten", "ngay_sinh", "so_dien_thoai", "dia_chi", "full_name")
+    if folded in IDENTIFYING_COLUMNS:
+        return True
+    tokens = folded.split("_")
+    return any(
+        tokens[k : k + len(part)] == list(part) for part in IDENTIFYING_PARTS for k in range(len(tokens))
     )
 
 
 PHONE_OR_ID = re.compile(r"(?<!\d)(?:\+?84|0)?\d(?:[ .-]?\d){8,11}(?!\d)")
-BIRTH_DATE = re.compile(r"\b(?:sinh|born|dob)\b[^.;,]{0,20}\d{1,4}", re.IGNORECASE)
+# "ngày sinh 3/5/2015", "sinh năm 2016", but not "học sinh lớp 8" or "12 tuổi".
+BIRTH_DATE = re.compile(
+    r"(?i:\b(?:ngày sinh|năm sinh|sinh ngày|sinh năm|sinh tháng|born|date of birth|dob)\b)[^.;,]{0,20}\d{1,4}"
+)
+# A cue followed by a capitalised word: "tên là Lò Văn A", "họ tên: Vàng A Páo", "named Mai";
+# not "không rõ tên đường".
 NAME_CUE = re.compile(
-    r"\b(?:tên|họ tên|họ và tên|name|named|tên là|cháu tên|em tên)\s*(?:là|:)?\s*[A-ZÀ-Ỹ]", re.IGNORECASE
+    r"(?i:\b(?:tên là|tên:|họ tên|họ và tên|tên cháu là|tên em là|named|name:))\s*:?\s*[A-ZÀ-Ỹ]"
 )
 
 

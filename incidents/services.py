@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from django.contrib.gis.geos import Point
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from core.exceptions import DomainError
@@ -14,6 +14,8 @@ from places.selectors import today, unit_ids_at
 
 from .models import LINK_RADIUS_M, LINKABLE_SITE_KINDS, AgeBand, Incident, IncidentKind, Outcome, Sex
 from .privacy import circumstances_problems
+
+EARLIEST = date(1990, 1, 1)
 
 
 class IncidentInvalid(DomainError):
@@ -44,6 +46,18 @@ def _communes(*, location: Point | None, commune_code: str | None, day: date) ->
         as_recorded, current = (unit_ids_at(geoms=[location], on=day)[0], unit_ids_at(geoms=[location])[0])
         if as_recorded is None or current is None:
             raise IncidentInvalid({"location": [_("outside the province")]})
+        if commune_code:
+            given = AdminUnit.objects.filter(pk__in=[as_recorded, current], code=commune_code).exists()
+            if not given:
+                found = AdminUnit.objects.get(pk=as_recorded)
+                raise IncidentInvalid(
+                    {
+                        "commune": [
+                            _("the location lies in %(found)s (%(code)s), not in commune %(given)s")
+                            % {"found": found.name, "code": found.code, "given": commune_code}
+                        ]
+                    }
+                )
         return as_recorded, current
     if not commune_code:
         raise IncidentInvalid({"commune": [_("give the location or the commune's GSO code")]})
@@ -69,7 +83,7 @@ class Recorded:
     created: bool
 
 
-def _check(*, kind, day, age_band, sex, outcome, circumstances, source) -> dict[str, list[str]]:
+def _check(*, kind, day, age_band, sex, outcome, circumstances, source, reference) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for field, value, choices in (
         ("kind", kind, IncidentKind),
@@ -86,6 +100,17 @@ def _check(*, kind, day, age_band, sex, outcome, circumstances, source) -> dict[
         errors["date"] = [_("required")]
     elif day > today():
         errors["date"] = [_("in the future")]
+    elif day < EARLIEST:
+        errors["date"] = [_("before %(day)s: check the year") % {"day": EARLIEST.isoformat()}]
+    for field, value, limit in (
+        ("circumstances", circumstances, 500),
+        ("source", source, 150),
+        ("reference", reference, 100),
+    ):
+        if len(value or "") > limit:
+            errors[field] = [_("at most %(n)s characters") % {"n": limit}]
+        elif "\x00" in (value or ""):
+            errors[field] = [_("contains a NUL character")]
     problems = circumstances_problems(circumstances or "")
     if problems:
         errors["circumstances"] = [
@@ -123,6 +148,7 @@ def incident_record(
         outcome=outcome,
         circumstances=circumstances,
         source=source,
+        reference=reference,
     )
     if errors:
         raise IncidentInvalid(errors)
@@ -153,17 +179,31 @@ def incident_record(
         else None
     )
     if existing is not None:
-        if existing.linked_site_manual and not manual:
-            fields["linked_site_id"], fields["linked_site_manual"] = existing.linked_site_id, True
-        for name, value in fields.items():
-            setattr(existing, name, value)
-        existing._history_user = user
-        existing.save()
-        return Recorded(incident=existing, created=False)
+        return Recorded(incident=_update(existing, fields, manual=manual, user=user), created=False)
     incident = Incident(reference=reference, created_by=user, **fields)
     incident._history_user = user
-    incident.save()
+    try:
+        with transaction.atomic():
+            incident.save()
+    except IntegrityError:
+        # The same report sent twice at once: the other request stored it first.
+        existing = Incident.objects.select_for_update().get(source=fields["source"], reference=reference)
+        return Recorded(incident=_update(existing, fields, manual=manual, user=user), created=False)
     return Recorded(incident=incident, created=True)
+
+
+def _update(existing: Incident, fields: dict, *, manual: bool, user) -> Incident:
+    """Apply a re-sent report; nothing is written (no history row) when nothing changed."""
+    if existing.linked_site_manual and not manual:
+        fields = {**fields, "linked_site_id": existing.linked_site_id, "linked_site_manual": True}
+    changed = {name: value for name, value in fields.items() if getattr(existing, name) != value}
+    if not changed:
+        return existing
+    for name, value in changed.items():
+        setattr(existing, name, value)
+    existing._history_user = user
+    existing.save()
+    return existing
 
 
 @transaction.atomic
