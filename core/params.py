@@ -41,3 +41,16 @@ def bool_param(request, name: str) -> bool:
     if str(text).lower() in {"0", "false", "no", "off", ""}:
         return False
     raise ValidationError({name: [_("expected true or false, got '%(text)s'") % {"text": text}]})
+
+
+def float_param(request, name: str, default: float, *, minimum: float, maximum: float) -> float:
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValidationError({name: [_("expected a number, got '%(text)s'") % {"text": text}]}) from None
+    if not (minimum <= value <= maximum):
+        raise ValidationError({name: [_("must be within %(bounds)s") % {"bounds": f"{minimum}…{maximum}"}]})
+    return value

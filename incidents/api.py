@@ -12,11 +12,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from core.params import reject_unknown_params
-from inspections.scoping import sees_everything
+from core.params import bool_param, float_param, reject_unknown_params
+from inspections.scoping import profile_of, sees_everything
 from places.models import AdminUnit
 
 from .aggregates import aggregate_table
+from .hotspots import hotspot_confirm, incident_clusters, routes_near_water_for, suggested_hotspots
 from .models import IncidentKind
 from .privacy import reads_single_records
 from .selectors import CATEGORY_FIELDS, incident_list
@@ -69,6 +70,8 @@ class IncidentViewSet(
     def get_permissions(self):
         if self.action == "aggregates":
             return [AllowAny()]
+        if self.action == "routes_near_water":
+            return [IsAuthenticated()]
         return super().get_permissions()
 
     def get_queryset(self):
@@ -158,6 +161,82 @@ class IncidentViewSet(
             suppressed=not sees_everything(request.user),
         )
         return Response(table)
+
+    def _cluster_params(self, source) -> dict:
+        """Clustering parameters from the query or the body; bad values are 400s naming them."""
+        params = {}
+        for name, cast in (("eps_m", float), ("min_incidents", int), ("years", float)):
+            if source.get(name) not in (None, ""):
+                try:
+                    params[name] = cast(source.get(name))
+                except (TypeError, ValueError):
+                    raise ValidationError(
+                        {name: [_("expected a number, got '%(v)s'") % {"v": source.get(name)}]}
+                    ) from None
+        if source.get("kind"):
+            params["kinds"] = [k for k in str(source.get("kind")).split(",") if k]
+        return params
+
+    def _reader_area(self):
+        profile = profile_of(self.request.user)
+        return None if sees_everything(self.request.user) or profile is None else profile.area
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "eps_m", OpenApiTypes.NUMBER, description="cluster radius in metres (default 500)"
+            ),
+            OpenApiParameter("min_incidents", OpenApiTypes.INT, description="default 2"),
+            OpenApiParameter("years", OpenApiTypes.NUMBER, description="time window in years (default 3)"),
+            OpenApiParameter("kind", OpenApiTypes.STR, description="incident kinds, comma-separated"),
+            OpenApiParameter("suggested", OpenApiTypes.BOOL, description="only clusters with no site nearby"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"])
+    def hotspots(self, request):
+        """Clusters of incidents in space and time (ST_ClusterDBSCAN in metres) in the reader's area."""
+        reject_unknown_params(request, {"eps_m", "min_incidents", "years", "kind", "suggested"})
+        params = self._cluster_params(request.query_params)
+        finder = suggested_hotspots if bool_param(request, "suggested") else incident_clusters
+        return Response([c.as_dict() for c in finder(area=self._reader_area(), **params)])
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT, responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT}
+    )
+    @action(detail=False, methods=["post"], url_path=r"hotspots/(?P<cluster_id>c[0-9a-f]+)/confirm")
+    def confirm_hotspot(self, request, cluster_id=None):
+        """One click: the suggested hotspot becomes a site, routed to its agency; its incidents are linked."""
+        data = request.data
+        site = hotspot_confirm(
+            user=request.user,
+            cluster_id=cluster_id,
+            name=str(data.get("name", "")),
+            water_type=str(data.get("water_type", "")),
+            shape=str(data.get("shape", "point")),
+            force=str(data.get("force", "")).lower() in {"1", "true", "yes"},
+            **self._cluster_params(data),
+        )
+        return Response(
+            {
+                "site": site.pk,
+                "name": site.name,
+                "kind": site.kind,
+                "agency": site.agency.code if site.agency else None,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("distance_m", OpenApiTypes.NUMBER, description="default 100")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"], url_path="routes-near-water", permission_classes=[IsAuthenticated])
+    def routes_near_water(self, request):
+        """School routes passing within the distance of a drowning hotspot, or crossing one."""
+        reject_unknown_params(request, {"distance_m"})
+        distance = float_param(request, "distance_m", 100.0, minimum=1, maximum=5000)
+        return Response(routes_near_water_for(user=request.user, distance_m=distance))
 
     def get_serializer_class(self):
         if self.request.method not in SAFE_METHODS and self.action == "create":

@@ -9,4 +9,5 @@ urlpatterns = [
     path("records/", views.records, name="records"),
     path("new/", views.new, name="new"),
     path("import/", views.import_file, name="import"),
+    path("hotspots/", views.hotspots, name="hotspots"),
 ]

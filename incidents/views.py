@@ -1,18 +1,22 @@
 """Incident pages: the public, suppressed overview; and for the coordinator and area
 leaders, the records, a form to enter one and a file import."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.exceptions import DomainError
-from inspections.scoping import sees_everything
+from inspections.scoping import profile_of, sees_everything
+from places.kinds import WATER_TYPES
 
 from .aggregates import aggregate_table
 from .forms import ImportForm, IncidentForm, PeriodForm
+from .hotspots import hotspot_confirm, suggested_hotspots
 from .importer import IncidentFileError, import_incidents
 from .privacy import reads_single_records
 from .selectors import incident_list
@@ -113,3 +117,36 @@ def import_file(request):
         except IncidentFileError as exc:
             error = str(exc)
     return render(request, "incidents/import.html", {"form": form, "report": report, "error": error})
+
+
+@_readers_only
+@require_http_methods(["GET", "POST"])
+def hotspots(request):
+    """Suggested hotspots in the reader's area (clusters with no site nearby); one click confirms."""
+    profile = profile_of(request.user)
+    area = None if sees_everything(request.user) or profile is None else profile.area
+    error = None
+    if request.method == "POST":
+        try:
+            site = hotspot_confirm(
+                user=request.user,
+                cluster_id=request.POST.get("cluster", ""),
+                name=request.POST.get("name", ""),
+                water_type=request.POST.get("water_type", ""),
+            )
+        except DomainError as exc:
+            error = "; ".join(m for messages in exc.errors.values() for m in messages)
+        else:
+            messages.success(request, _("%(name)s is now a registered site.") % {"name": site.name})
+            return redirect("incidents:hotspots")
+    clusters = suggested_hotspots(area=area)
+    return render(
+        request,
+        "incidents/hotspots.html",
+        {
+            "clusters": clusters,
+            "error": error,
+            "water_types": WATER_TYPES,
+            "can_read_records": True,
+        },
+    )

@@ -81,3 +81,29 @@ def test_entry_form_refuses_identifying_text_and_keeps_what_was_typed(client, la
     form["circumstances"] = "Ngã từ cầu thang nhà văn hóa"
     assert client.post("/incidents/new/", form).status_code == 302
     assert Incident.objects.get().reference == "TYT-9"
+
+
+def test_suggested_hotspot_confirmed_from_the_page(client, lai_chau, coordinator):
+    from places.models import Site
+
+    for n, dx in enumerate((0.0, 0.001)):
+        incident_record(
+            kind="drowning",
+            day=date(2025, 5, 1 + n),
+            age_band="10-14",
+            sex="male",
+            outcome="fatal",
+            source="Phòng LĐ-TB&XH",
+            reference=f"hp{n}",
+            location=Point(SIN_HO[0] + dx, SIN_HO[1], srid=4326),
+        )
+    client.force_login(coordinator)
+    html = client.get("/incidents/hotspots/").content.decode()
+    cluster = html.split('name="cluster" value="')[1].split('"')[0]
+    response = client.post(
+        "/incidents/hotspots/", {"cluster": cluster, "name": "Suối Nậm Ma", "water_type": "stream"}
+    )
+    assert response.status_code == 302
+    assert Site.objects.get(source="suggested hotspot").name == "Suối Nậm Ma"
+    bad = client.post("/incidents/hotspots/", {"cluster": "c00", "name": "X", "water_type": "stream"})
+    assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()

@@ -233,3 +233,56 @@ def test_no_field_can_hold_a_childs_identity():
     ):
         assert forbidden not in names
     assert AdminUnit  # the units are the only places an incident points to
+
+
+def test_hotspot_api_suggests_and_confirms_in_one_click(lai_chau, client, people):
+    for n, dx in enumerate((0.0, 0.001, 0.002)):  # ~100 m apart, no registered hotspot nearby
+        record(
+            location=Point(SIN_HO[0] + dx, SIN_HO[1], srid=4326),
+            day=date(2025, 6, 1) + timedelta(days=40 * n),
+            reference=f"h{n}",
+        )
+    client.force_login(people["planner"])
+    assert client.get("/api/v1/incidents/hotspots/").status_code == 403
+    client.force_login(people["sinho_leader"])
+    suggested = client.get("/api/v1/incidents/hotspots/", {"suggested": "true"}).json()
+    assert len(suggested) == 1 and suggested[0]["count"] == 3
+    assert client.get("/api/v1/incidents/hotspots/", {"eps_m": "abc"}).status_code == 400
+    cluster = suggested[0]["id"]
+    response = client.post(
+        f"/api/v1/incidents/hotspots/{cluster}/confirm/",
+        json.dumps({"name": "Suối Nậm Ma", "water_type": "stream"}),
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["kind"] == "drowning_hotspot" and response.json()["agency"].startswith("ubnd-xa-")
+    assert Incident.objects.filter(linked_site_id=response.json()["site"]).count() == 3
+    assert client.get("/api/v1/incidents/hotspots/", {"suggested": "true"}).json() == []
+
+
+def test_routes_near_water_flag(lai_chau, client, people, user):
+    from django.contrib.gis.geos import LineString
+
+    site_create(
+        kind="drowning_hotspot",
+        name="Ao",
+        geom=Point(103.4600, 22.4000, srid=4326),
+        attributes={"water_type": "pond"},
+    )
+    near = site_create(
+        kind="school_route",
+        name="Tuyến gần ao",
+        attributes={"school": "TH A"},
+        geom=LineString((103.4500, 22.4005), (103.4700, 22.4005), srid=4326),
+    )  # ~55 m north
+    site_create(
+        kind="school_route",
+        name="Tuyến xa",
+        attributes={"school": "TH B"},
+        geom=LineString((103.4500, 22.4030), (103.4700, 22.4030), srid=4326),
+    )  # ~330 m
+    client.force_login(user)
+    flagged = client.get("/api/v1/incidents/routes-near-water/").json()
+    assert [r["route_id"] for r in flagged] == [near.pk]
+    assert 50 < flagged[0]["min_distance_m"] < 60
+    assert client.get("/api/v1/incidents/routes-near-water/", {"distance_m": "0"}).status_code == 400
