@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from core.db import analyze
 from inspections.reference import load_agencies
 
 
@@ -8,6 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         s = load_agencies()
+        analyze("places_site")
         self.stdout.write(
             f"{s['departments']} departments, {s['committees']} committees, {s['rules']} routing rules; "
             f"{s['sites_rerouted']} sites re-routed"

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.db import analyze
 from places.demo import DEFAULT_SEED, MAX_SCALE, demo_generate, demo_prefix, demo_purge
 
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
             s = demo_generate(scale=scale, seed=seed)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        analyze("places_site", "places_unitstatistic")
         self.stdout.write(f"Demo data, scale {s.scale}, seed {s.seed} ({demo_prefix(s.scale)}*):")
         for kind, count in s.counts.items():
             self.stdout.write(f"  {kind:<18} {count:>9}")

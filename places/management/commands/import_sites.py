@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from core.db import analyze
 from places.importer import ImportFileError, import_sites
 
 
@@ -47,6 +48,8 @@ class Command(BaseCommand):
             )
         except ImportFileError as exc:
             raise CommandError(f"{file.name}: {exc}") from exc
+        if not dry_run and report.created + report.updated:
+            analyze("places_site")
         summary = _(
             "%(file)s (%(format)s): %(total)d rows, %(created)d created, %(updated)d updated, "
             "%(unchanged)d unchanged, %(rejected)d rejected"
