@@ -107,3 +107,25 @@ def test_suggested_hotspot_confirmed_from_the_page(client, lai_chau, coordinator
     assert Site.objects.get(source="suggested hotspot").name == "Suối Nậm Ma"
     bad = client.post("/incidents/hotspots/", {"cluster": "c00", "name": "X", "water_type": "stream"})
     assert bad.status_code == 200 and 'role="alert"' in bad.content.decode()
+
+
+def test_import_page_refuses_identifying_columns_and_reports_rows(client, lai_chau, coordinator):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(coordinator)
+    bad = SimpleUploadedFile(
+        "bao_cao.csv", "Loại,Ngày,Họ tên,Mã xã,Độ tuổi,Hậu quả,Đơn vị báo cáo\n".encode()
+    )
+    html = client.post("/incidents/import/", {"file": bad, "dry_run": "on"}).content.decode()
+    assert 'role="alert"' in html and "Họ tên" in html
+    good = SimpleUploadedFile(
+        "bao_cao.csv",
+        (
+            "Loại,Ngày,Mã xã,Độ tuổi,Giới tính,Hậu quả,Đơn vị báo cáo,Số báo cáo\n"
+            "đuối nước,12/07/2024,03388,10-14,nam,tử vong,Phòng LĐ-TB&XH,BC-1\n"
+            "đuối nước,32/07/2024,03388,10-14,nam,tử vong,Phòng LĐ-TB&XH,BC-2\n"
+        ).encode(),
+    )
+    html = client.post("/incidents/import/", {"file": good}).content.decode()
+    assert Incident.objects.count() == 1
+    assert "<td>3</td>" in html  # the bad date's line is listed
