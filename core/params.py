@@ -1,5 +1,7 @@
 """Query-parameter parsing shared by the API views: a bad value is a 400 naming the parameter."""
 
+from datetime import date
+
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
@@ -54,3 +56,29 @@ def float_param(request, name: str, default: float, *, minimum: float, maximum: 
     if not (minimum <= value <= maximum):
         raise ValidationError({name: [_("must be within %(bounds)s") % {"bounds": f"{minimum}…{maximum}"}]})
     return value
+
+
+def choice_param(request, name: str, choices, default=None):
+    value = request.query_params.get(name, default)
+    if value is not None and value not in choices:
+        raise ValidationError(
+            {
+                name: [
+                    _("unknown value '%(v)s' (expected: %(allowed)s)")
+                    % {"v": value, "allowed": ", ".join(choices)}
+                ]
+            }
+        )
+    return value
+
+
+def date_param(request, name: str) -> date | None:
+    text = request.query_params.get(name)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            {name: [_("expected a date YYYY-MM-DD, got '%(value)s'") % {"value": text}]}
+        ) from None

@@ -1,7 +1,5 @@
 """Incidents API: single records for those allowed; public aggregates always suppressed."""
 
-from datetime import date
-
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -12,7 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
-from core.params import bool_param, float_param, reject_unknown_params
+from core.params import bool_param, choice_param, date_param, float_param, reject_unknown_params
 from inspections.scoping import profile_of, sees_everything
 from places.models import AdminUnit
 
@@ -23,32 +21,6 @@ from .privacy import reads_single_records
 from .selectors import CATEGORY_FIELDS, incident_list
 from .serializers import IncidentSerializer, IncidentWriteSerializer, LinkSiteSerializer
 from .services import incident_link_site, incident_record
-
-
-def date_param(request, name: str) -> date | None:
-    text = request.query_params.get(name)
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(
-            {name: [_("expected a date YYYY-MM-DD, got '%(value)s'") % {"value": text}]}
-        ) from None
-
-
-def choice_param(request, name: str, choices, default=None):
-    value = request.query_params.get(name, default)
-    if value is not None and value not in choices:
-        raise ValidationError(
-            {
-                name: [
-                    _("unknown value '%(v)s' (expected: %(allowed)s)")
-                    % {"v": value, "allowed": ", ".join(choices)}
-                ]
-            }
-        )
-    return value
 
 
 class ReadsSingleRecords(BasePermission):

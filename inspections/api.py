@@ -12,7 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from core.params import bool_param, int_param, reject_unknown_params
+from core.params import bool_param, choice_param, int_param, reject_unknown_params
 from places.filters import SiteFilter
 from places.models import AdminUnit
 from places.selectors import site_list
@@ -42,20 +42,6 @@ from .services import (
     inspection_photo_add,
     inspection_submit,
 )
-
-
-def choice_param(request, name: str, choices) -> str | None:
-    value = request.query_params.get(name)
-    if value is not None and value not in choices:
-        raise ValidationError(
-            {
-                name: [
-                    _("unknown value '%(v)s' (expected: %(allowed)s)")
-                    % {"v": value, "allowed": ", ".join(choices)}
-                ]
-            }
-        )
-    return value
 
 
 def area_param(request):
