@@ -59,7 +59,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +69,11 @@ from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from places.importer import ImportReport, RowError
 from places.selectors import today
 
 from .models import AgeBand, Incident, IncidentKind, Outcome, Sex
-from .privacy import identifying_column
+from .privacy import fold, identifying_column
 from .services import IncidentInvalid, incident_record
 
 MAX_ROWS = 20_000
@@ -144,47 +145,10 @@ class IncidentFileError(Exception):
 
 
 @dataclass
-class RowError:
-    row: int
-    field: str
-    reason: str
-
-
-@dataclass
-class IncidentImportReport:
+class IncidentImportReport(ImportReport):
     """What an import did (or, with dry_run, would do). RowError.row is a line, the header being line 1."""
 
-    format: str
-    dry_run: bool = False
-    total: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: list[RowError] = field(default_factory=list)
-
-    @property
-    def rejected_rows(self) -> int:
-        return len({e.row for e in self.rejected})
-
-    def to_dict(self) -> dict:
-        return {
-            "format": self.format,
-            "dry_run": self.dry_run,
-            "total": self.total,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "rejected_rows": self.rejected_rows,
-            "row_numbering": "line",
-            "rejected": [asdict(e) for e in self.rejected],
-        }
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics, đ → d, runs of anything else → '_': 'Ngày xảy ra' → 'ngay_xay_ra'."""
-    text = unicodedata.normalize("NFD", str(text).lower().replace("đ", "d"))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    row_numbering: str = "line"
 
 
 def _lookup(words: dict[str, tuple[str, ...]]) -> dict[str, str]:

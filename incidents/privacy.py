@@ -16,7 +16,7 @@ from inspections.scoping import profile_of, sees_everything
 from places.models import AdminLevel
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Lower case without diacritics, đ → d: 'Họ tên' and 'ho_ten' compare equal."""
     text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
     return re.sub(r"[^a-z0-9]+", "_", "".join(c for c in text if not unicodedata.combining(c))).strip("_")
@@ -123,7 +123,7 @@ IDENTIFYING_PARTS = (
 
 
 def identifying_column(header: str) -> bool:
-    folded = _fold(header)
+    folded = fold(header)
     if folded in IDENTIFYING_COLUMNS:
         return True
     tokens = folded.split("_")
