@@ -149,3 +149,24 @@ def test_api_docs_are_self_hosted(client):
     html = client.get("/api/docs/").content.decode()
     assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.mark.django_db
+def test_field_staff_log_in_through_the_login_page(client, django_user_model):
+    from inspections.models import Agency, Profile, Role
+
+    agency = Agency.objects.create(
+        code="test-agency", name="Cơ quan thử", name_en="Test agency", kind="department"
+    )
+    user = django_user_model.objects.create_user("field1", password="pw-field-123")
+    Profile.objects.create(user=user, role=Role.INSPECTOR, agency=agency)
+    page = client.get("/inspections/")
+    assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
+    assert "Đăng nhập" in client.get(page["Location"]).content.decode()
+    response = client.post(
+        "/accounts/login/", {"username": "field1", "password": "pw-field-123", "next": "/inspections/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/inspections/"
+    assert client.get("/inspections/").status_code == 200
+    client.post("/accounts/logout/")
+    assert client.get("/inspections/").status_code == 302

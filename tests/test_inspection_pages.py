@@ -188,7 +188,7 @@ def test_every_page_renders_in_vietnamese_by_default_then_in_english(client, wor
 def test_pages_need_a_login(client, world):
     for url in ("/inspections/", inspect_url(world), "/inspections/mine/", "/inspections/assign/"):
         response = client.get(url)
-        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), url
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
 
 
 # --- roles and scope ----------------------------------------------------------------------------------

@@ -37,3 +37,10 @@ class Command(BaseCommand):
             except NoReverseMatch:
                 continue
             self.stdout.write(f"  {label:<32} {base}{url}")
+        from inspections.demo import demo_password
+
+        if demo_password():
+            self.stdout.write(
+                "Demo logins (password: the DEMO_PASSWORD, 'childsafe-demo' in development): demo-coordinator, "
+                "demo-xd-manager, demo-xd-inspector, demo-commune-leader, demo-planner, demo-admin"
+            )
