@@ -19,7 +19,12 @@ from .hotspots import hotspot_confirm, incident_clusters, routes_near_water_for,
 from .models import IncidentKind
 from .privacy import reads_single_records
 from .selectors import CATEGORY_FIELDS, incident_list
-from .serializers import IncidentSerializer, IncidentWriteSerializer, LinkSiteSerializer
+from .serializers import (
+    HotspotConfirmSerializer,
+    IncidentSerializer,
+    IncidentWriteSerializer,
+    LinkSiteSerializer,
+)
 from .services import incident_link_site, incident_record
 
 
@@ -179,14 +184,16 @@ class IncidentViewSet(
     @action(detail=False, methods=["post"], url_path=r"hotspots/(?P<cluster_id>c[0-9a-f]+)/confirm")
     def confirm_hotspot(self, request, cluster_id=None):
         """One click: the suggested hotspot becomes a site, routed to its agency; its incidents are linked."""
-        data = request.data
+        form = HotspotConfirmSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
         site = hotspot_confirm(
             user=request.user,
             cluster_id=cluster_id,
-            name=str(data.get("name", "")),
-            water_type=str(data.get("water_type", "")),
-            shape=str(data.get("shape", "point")),
-            force=str(data.get("force", "")).lower() in {"1", "true", "yes"},
+            name=data["name"],
+            water_type=data["water_type"],
+            shape=data["shape"],
+            force=data["force"],
             **self._cluster_params(data),
         )
         return Response(

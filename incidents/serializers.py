@@ -68,3 +68,14 @@ class IncidentWriteSerializer(serializers.Serializer):
 
 class LinkSiteSerializer(serializers.Serializer):
     linked_site = serializers.IntegerField(min_value=1, allow_null=True)
+
+
+class HotspotConfirmSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    water_type = serializers.CharField(max_length=30, required=False, default="", allow_blank=True)
+    shape = serializers.ChoiceField(choices=["point", "area"], default="point")
+    force = serializers.BooleanField(default=False)
+    eps_m = serializers.FloatField(min_value=1, max_value=50_000, required=False)
+    min_incidents = serializers.IntegerField(min_value=2, max_value=1000, required=False)
+    years = serializers.FloatField(min_value=0.1, max_value=50, required=False)
+    kind = serializers.CharField(max_length=200, required=False, allow_blank=True)

@@ -41,6 +41,7 @@ class Command(BaseCommand):
 
         if demo_password():
             self.stdout.write(
-                "Demo logins (password: the DEMO_PASSWORD, 'childsafe-demo' in development): demo-coordinator, "
-                "demo-xd-manager, demo-xd-inspector, demo-commune-leader, demo-planner, demo-admin"
+                "Demo logins (password: DEMO_PASSWORD, 'childsafe-demo' in development): "
+                "demo-coordinator, demo-xd-manager, demo-xd-inspector, demo-commune-leader, demo-planner, "
+                "demo-admin"
             )
