@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["sites_api.py", "jit_and_keys.py"]
+BENCHES = ["sites_api.py", "jit_and_keys.py", "planning.py"]
 
 if __name__ == "__main__":
     failed = 0

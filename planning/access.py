@@ -1,0 +1,259 @@
+"""Play-area access: how far each village is from the nearest playground, and per commune
+how many children live within walking reach of one.
+
+Distance is the straight line on the spheroid (ST_Distance on geography, metres).
+The data hold no road or path network; with a network table loaded (pgRouting) the
+walking distance along it would be the right measure, and every output would say
+method = "network". That is not implemented: every output says METHOD.
+
+Nearest playground: the index-backed KNN operator `<->` (GiST on the geometry,
+ordering in degrees) picks KNN_CANDIDATES candidates in a LATERAL subquery, then the
+exact geography distance decides among them. Degrees are not metres (at 22° N one
+degree of longitude is ~7 % shorter than one of latitude), which is why several
+candidates are re-ranked rather than trusting the first.
+"""
+
+# ruff: noqa: S608 - SQL assembled from this package's constant snippets and Django-compiled querysets; values travel as parameters.
+
+from dataclasses import dataclass
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from places.models import Site
+
+from .exceptions import PlanningInvalid
+
+METHOD = "straight line"
+METHOD_LABEL = _("straight line")
+KNN_CANDIDATES = 8
+
+# The active villages and playgrounds of the Site table. Any other relation with the
+# same columns can stand in (bench/planning.py uses temporary tables of 10^5 villages).
+VILLAGES_SQL = (
+    "SELECT s.id, s.name, s.geom, s.commune_id,"
+    " coalesce((s.attributes ->> 'child_count')::int, 0) AS children"
+    " FROM places_site s WHERE s.kind = 'village' AND s.status = 'active'"
+)
+PLAYGROUNDS_SQL = (
+    "SELECT s.id, s.geom, s.commune_id FROM places_site s WHERE s.kind = 'playground' AND s.status = 'active'"
+)
+# Today's communes: the ones with a start of validity and no end.
+COMMUNES_SQL = (
+    "SELECT u.id, u.code, u.name, u.name_en FROM places_adminunit u"
+    " WHERE u.level = 'commune' AND u.valid_to IS NULL AND u.valid_from IS NOT NULL"
+)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """SQL (with params) of the villages (id, name, geom, commune_id, children) and the
+    playgrounds (id, geom, commune_id) an analysis runs on."""
+
+    villages: str = VILLAGES_SQL
+    village_params: tuple = ()
+    playgrounds: str = PLAYGROUNDS_SQL
+    playground_params: tuple = ()
+
+
+def sources_for(
+    *, villages: QuerySet[Site] | None = None, playgrounds: QuerySet[Site] | None = None
+) -> Sources:
+    """Restrict the analysis to the given site querysets (e.g. `site_list(user=...)`).
+
+    Only their active villages and playgrounds count; the querysets may hold other kinds.
+    """
+
+    def restrict(base: str, qs: QuerySet[Site] | None) -> tuple[str, tuple]:
+        if qs is None:
+            return base, ()
+        try:
+            sub, params = qs.order_by().values("id").query.sql_with_params()
+        except EmptyResultSet:  # e.g. Site.objects.none()
+            return f"{base} AND false", ()
+        return f"{base} AND s.id IN ({sub})", tuple(params)
+
+    v_sql, v_params = restrict(VILLAGES_SQL, villages)
+    p_sql, p_params = restrict(PLAYGROUNDS_SQL, playgrounds)
+    return Sources(villages=v_sql, village_params=v_params, playgrounds=p_sql, playground_params=p_params)
+
+
+def check_threshold(threshold_m) -> float:
+    try:
+        value = float(threshold_m)
+    except (TypeError, ValueError):
+        raise PlanningInvalid({"threshold_m": [str(_("expected a number of metres"))]}) from None
+    if value != value or value in (float("inf"), float("-inf")) or value < 0 or isinstance(threshold_m, bool):
+        raise PlanningInvalid({"threshold_m": [str(_("must be a finite number of metres, at least 0"))]})
+    return value
+
+
+STAGED_PLAYGROUNDS = "planning_knn_playground"
+
+
+def stage_playgrounds(cur, sources: Sources) -> Sources:
+    """Copy the playgrounds into a temporary table with its own GiST index, ANALYZEd.
+
+    The Site table's geometry index holds every kind (routes, hotspots, villages...);
+    a KNN walk on it filtering for playgrounds discards ~1,400 rows per village on the
+    demo data (10 ms per village). On its own index the walk reads only playgrounds.
+    Must run inside a transaction (ON COMMIT DROP).
+    """
+    cur.execute(f"DROP TABLE IF EXISTS {STAGED_PLAYGROUNDS}")
+    cur.execute(
+        f"CREATE TEMP TABLE {STAGED_PLAYGROUNDS} ON COMMIT DROP AS"
+        f" SELECT p.id, p.geom, p.commune_id FROM ({sources.playgrounds}) p",
+        list(sources.playground_params),
+    )
+    cur.execute(f"CREATE INDEX ON {STAGED_PLAYGROUNDS} USING gist (geom)")
+    cur.execute(f"ANALYZE {STAGED_PLAYGROUNDS}")
+    return Sources(
+        villages=sources.villages,
+        village_params=sources.village_params,
+        playgrounds=f"SELECT id, geom, commune_id FROM {STAGED_PLAYGROUNDS}",
+    )
+
+
+def nearest_sql(sources: Sources) -> tuple[str, list]:
+    """SELECT per village: id, name, commune_id, children, nearest playground id and distance (m).
+
+    Villages with no playground at all get NULLs (and count as unserved).
+    """
+    sql = f"""
+        SELECT v.id, v.name, v.commune_id, v.children, n.playground_id, n.distance_m
+          FROM ({sources.villages}) v
+          LEFT JOIN LATERAL (
+              SELECT c.id AS playground_id, ST_Distance(c.geom::geography, v.geom::geography) AS distance_m
+                FROM (SELECT p.id, p.geom FROM ({sources.playgrounds}) p
+                       ORDER BY p.geom <-> v.geom LIMIT {KNN_CANDIDATES}) c
+               ORDER BY distance_m, c.id
+               LIMIT 1
+          ) n ON true
+    """
+    return sql, [*sources.village_params, *sources.playground_params]
+
+
+@dataclass(frozen=True)
+class VillageAccess:
+    village_id: int
+    name: str
+    commune_id: int
+    children: int
+    nearest_playground_id: int | None
+    distance_m: float | None  # None: no playground anywhere
+    served: bool
+    threshold_m: float
+    method: str = METHOD
+
+
+def village_access(
+    *,
+    threshold_m: float = 1000,
+    villages: QuerySet[Site] | None = None,
+    playgrounds: QuerySet[Site] | None = None,
+) -> list[VillageAccess]:
+    """Each active village with the straight-line distance (m) to the nearest active playground."""
+    threshold = check_threshold(threshold_m)
+    with transaction.atomic(), connection.cursor() as cur:
+        sources = stage_playgrounds(cur, sources_for(villages=villages, playgrounds=playgrounds))
+        sql, params = nearest_sql(sources)
+        cur.execute(f"{sql} ORDER BY v.id", params)
+        rows = cur.fetchall()
+    return [
+        VillageAccess(
+            village_id=vid,
+            name=name,
+            commune_id=commune_id,
+            children=children,
+            nearest_playground_id=pid,
+            distance_m=dist,
+            served=dist is not None and dist <= threshold,
+            threshold_m=threshold,
+        )
+        for vid, name, commune_id, children, pid, dist in rows
+    ]
+
+
+@dataclass(frozen=True)
+class CommuneAccess:
+    commune_id: int
+    code: str
+    name: str
+    name_en: str
+    villages: int
+    children: int
+    children_served: int
+    children_unserved: int
+    share_served: float | None  # None: no children mapped in villages
+    playgrounds: int
+    playgrounds_per_1000_children: float | None  # None: no children mapped
+    threshold_m: float
+    method: str = METHOD
+
+
+def commune_access_sql(sources: Sources, threshold_m: float) -> tuple[str, list]:
+    """One statement: nearest distances, then GROUP BY the stored commune key of each village
+    and each playground, joined to every one of today's communes (zeros included).
+
+    MATERIALIZED: the planner guesses one commune and would otherwise re-run the
+    aggregate for each of the 38 (21 s instead of 0.8 s on the demo data).
+    """
+    nearest, params = nearest_sql(sources)
+    sql = f"""
+        WITH d AS ({nearest}),
+        v AS MATERIALIZED (
+            SELECT d.commune_id, count(*) AS villages, sum(d.children) AS children,
+                   sum(d.children) FILTER (WHERE d.distance_m <= %s) AS served
+              FROM d GROUP BY d.commune_id
+        ),
+        p AS MATERIALIZED (
+            SELECT pg.commune_id, count(*) AS n FROM ({sources.playgrounds}) pg GROUP BY pg.commune_id
+        )
+        SELECT u.id, u.code, u.name, u.name_en,
+               coalesce(v.villages, 0), coalesce(v.children, 0)::bigint, coalesce(v.served, 0)::bigint,
+               coalesce(p.n, 0)
+          FROM ({COMMUNES_SQL}) u
+          LEFT JOIN v ON v.commune_id = u.id
+          LEFT JOIN p ON p.commune_id = u.id
+         ORDER BY u.code
+    """
+    return sql, [*params, threshold_m, *sources.playground_params]
+
+
+def commune_rows(sources: Sources, threshold_m: float) -> list[CommuneAccess]:
+    with transaction.atomic(), connection.cursor() as cur:
+        sql, params = commune_access_sql(stage_playgrounds(cur, sources), threshold_m)
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    out = []
+    for uid, code, name, name_en, villages, children, served, playgrounds in rows:
+        out.append(
+            CommuneAccess(
+                commune_id=uid,
+                code=code,
+                name=name,
+                name_en=name_en,
+                villages=villages,
+                children=children,
+                children_served=served,
+                children_unserved=children - served,
+                share_served=served / children if children else None,
+                playgrounds=playgrounds,
+                playgrounds_per_1000_children=playgrounds * 1000 / children if children else None,
+                threshold_m=threshold_m,
+            )
+        )
+    return out
+
+
+def commune_access(
+    *,
+    threshold_m: float = 1000,
+    villages: QuerySet[Site] | None = None,
+    playgrounds: QuerySet[Site] | None = None,
+) -> list[CommuneAccess]:
+    """Per commune in force today: children (sum of the villages' child_count) served and
+    unserved at `threshold_m`, playgrounds, playgrounds per 1,000 children. One SQL statement."""
+    return commune_rows(sources_for(villages=villages, playgrounds=playgrounds), check_threshold(threshold_m))
