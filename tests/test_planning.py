@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.gis.geos import Point, Polygon
+from django.utils import translation
 
 from incidents.services import incident_record
 from places.models import AdminUnit, Site, UnitStatistic
@@ -303,6 +304,7 @@ def test_greedy_picks_the_middle_village_then_the_far_one(line_of_villages):
     assert (commune.children, commune.served_before, commune.served_after) == (55, 0, 55)
 
 
+@translation.override("en")
 def test_greedy_budget_larger_than_what_can_be_served(line_of_villages):
     result = greedy_sites(budget=10)
     assert len(result.picks) == 2
