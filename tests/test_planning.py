@@ -5,6 +5,7 @@ Around lon 103.2411, lat 22.3606 (Xã Sìn Hồ) one degree of longitude is 103,
 the WGS 84 spheroid and one degree of latitude 110,735 m.
 """
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -370,3 +371,34 @@ def test_greedy_invalid_input_names_the_field(lai_chau, kwargs, key):
     with pytest.raises(PlanningInvalid) as exc:
         greedy_sites(**kwargs)
     assert list(exc.value.errors) == [key]
+
+
+# --- the API -----------------------------------------------------------------------------------
+
+
+def test_planning_api(client, user, access_map, line_of_villages):
+    assert client.get("/api/v1/planning/access/").status_code in (401, 403)
+    client.force_login(user)
+    body = client.get("/api/v1/planning/access/", {"threshold_m": 1000}).json()
+    assert body["method"] == "straight line"
+    row = next(r for r in body["communes"] if r["code"] == "03478")
+    assert row["villages"] >= 3 and row["children"] >= 70
+    ranked = client.get("/api/v1/planning/priority/", {"w_poverty": "2"}).json()["rows"]
+    assert ranked[0]["rank"] == 1 and "components" in ranked[0]
+    picks = client.post(
+        "/api/v1/planning/siting/", json.dumps({"budget": 1}), content_type="application/json"
+    )
+    assert picks.status_code == 200 and len(picks.json()["picks"]) == 1
+    for params, name in (({"threshold_m": "far"}, "threshold_m"), ({"w_beauty": "1"}, "w_beauty")):
+        response = client.get("/api/v1/planning/priority/", params)
+        assert response.status_code == 400 and name in response.json()
+    response = client.get("/api/v1/planning/priority/", {"w_poverty": "-1"})
+    assert response.status_code == 400 and "weights.poverty" in response.json()
+    bad = client.post("/api/v1/planning/siting/", json.dumps({"budget": 0}), content_type="application/json")
+    assert bad.status_code == 400 and "budget" in bad.json()
+    outside = client.post(
+        "/api/v1/planning/siting/",
+        json.dumps({"budget": 1, "candidates": [{"lon": 105.85, "lat": 21.03}]}),
+        content_type="application/json",
+    )
+    assert outside.status_code == 400

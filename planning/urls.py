@@ -1,0 +1,4 @@
+from .api import PlanningViewSet
+
+# (prefix, viewset, basename) registered on the one API router in childsafe/api_urls.py
+routes = [("planning", PlanningViewSet, "planning")]
