@@ -108,7 +108,7 @@ def main() -> int:
         "",
         "| what | median | best | target | result |",
         "|---|---|---|---|---|",
-        f"| commune_access (one statement: KNN + exact geography distance + GROUP BY commune) "
+        f"| commune_access (ST_DWithin on UTM 48N, checked on the spheroid, GROUP BY commune) "
         f"| {access_med:.2f} s | {access_min:.2f} s | ≤ 2 s "
         f"| {served:,} of {children:,} children within 1 km |",
         f"| greedy_sites, {BUDGET} picks among {len(candidates):,} candidates "

@@ -29,6 +29,8 @@ from .exceptions import PlanningInvalid
 METHOD = "straight line"
 METHOD_LABEL = _("straight line")
 KNN_CANDIDATES = 8
+UTM_SRID = 32648  # metric work in UTM 48N
+UTM_MARGIN = 1.005
 
 # The active villages and playgrounds of the Site table. Any other relation with the
 # same columns can stand in (bench/planning.py uses temporary tables of 10^5 villages).
@@ -104,15 +106,17 @@ def stage_playgrounds(cur, sources: Sources) -> Sources:
     cur.execute(f"DROP TABLE IF EXISTS {STAGED_PLAYGROUNDS}")
     cur.execute(
         f"CREATE TEMP TABLE {STAGED_PLAYGROUNDS} ON COMMIT DROP AS"
-        f" SELECT p.id, p.geom, p.commune_id FROM ({sources.playgrounds}) p",
+        f" SELECT p.id, p.geom, ST_Transform(p.geom, {UTM_SRID}) AS geom_utm, p.commune_id"
+        f" FROM ({sources.playgrounds}) p",
         list(sources.playground_params),
     )
     cur.execute(f"CREATE INDEX ON {STAGED_PLAYGROUNDS} USING gist (geom)")
+    cur.execute(f"CREATE INDEX ON {STAGED_PLAYGROUNDS} USING gist (geom_utm)")
     cur.execute(f"ANALYZE {STAGED_PLAYGROUNDS}")
     return Sources(
         villages=sources.villages,
         village_params=sources.village_params,
-        playgrounds=f"SELECT id, geom, commune_id FROM {STAGED_PLAYGROUNDS}",
+        playgrounds=f"SELECT id, geom, geom_utm, commune_id FROM {STAGED_PLAYGROUNDS}",
     )
 
 
@@ -194,18 +198,27 @@ class CommuneAccess:
 
 
 def commune_access_sql(sources: Sources, threshold_m: float) -> tuple[str, list]:
-    """One statement: nearest distances, then GROUP BY the stored commune key of each village
-    and each playground, joined to every one of today's communes (zeros included).
+    """One statement: is any playground within the threshold of each village, then GROUP BY
+    the stored commune key of each village and each playground, joined to every one of
+    today's communes (zeros included). Needs staged playgrounds (stage_playgrounds).
 
+    Served or not needs no nearest-neighbour walk (~80 µs per village here): an
+    index-backed ST_DWithin on UTM 48N with a 0.5 % margin (its scale error in the
+    province is under 0.1 %) finds the candidates, ST_DWithin on the spheroid decides.
     MATERIALIZED: the planner guesses one commune and would otherwise re-run the
     aggregate for each of the 38 (21 s instead of 0.8 s on the demo data).
     """
-    nearest, params = nearest_sql(sources)
     sql = f"""
-        WITH d AS ({nearest}),
+        WITH d AS (
+            SELECT v.commune_id, v.children,
+                   EXISTS (SELECT 1 FROM ({sources.playgrounds}) p
+                            WHERE ST_DWithin(p.geom_utm, ST_Transform(v.geom, {UTM_SRID}), %s)
+                              AND ST_DWithin(p.geom::geography, v.geom::geography, %s)) AS served
+              FROM ({sources.villages}) v
+        ),
         v AS MATERIALIZED (
             SELECT d.commune_id, count(*) AS villages, sum(d.children) AS children,
-                   sum(d.children) FILTER (WHERE d.distance_m <= %s) AS served
+                   sum(d.children) FILTER (WHERE d.served) AS served
               FROM d GROUP BY d.commune_id
         ),
         p AS MATERIALIZED (
@@ -219,7 +232,8 @@ def commune_access_sql(sources: Sources, threshold_m: float) -> tuple[str, list]
           LEFT JOIN p ON p.commune_id = u.id
          ORDER BY u.code
     """
-    return sql, [*params, threshold_m, *sources.playground_params]
+    params = [*sources.playground_params, threshold_m * UTM_MARGIN, threshold_m, *sources.village_params]
+    return sql, [*params, *sources.playground_params]
 
 
 def commune_rows(sources: Sources, threshold_m: float) -> list[CommuneAccess]:

@@ -25,12 +25,18 @@ from django.utils.translation import gettext as _
 from places.models import StatIndicator, UnitStatistic
 from places.selectors import today, unit_ids_at
 
-from .access import COMMUNES_SQL, METHOD, Sources, check_threshold, nearest_sql, stage_playgrounds
+from .access import (
+    COMMUNES_SQL,
+    METHOD,
+    UTM_MARGIN,
+    UTM_SRID,
+    Sources,
+    check_threshold,
+    nearest_sql,
+    stage_playgrounds,
+)
 from .exceptions import PlanningInvalid
 from .priority import _stat_years
-
-UTM_SRID = 32648
-UTM_MARGIN = 1.005
 
 
 @dataclass
