@@ -32,7 +32,6 @@ from .access import (
     UTM_SRID,
     Sources,
     check_threshold,
-    nearest_sql,
     stage_playgrounds,
 )
 from .exceptions import PlanningInvalid
@@ -134,14 +133,18 @@ def siting_run(
     points = _clean_candidates(candidates) if candidates is not None else None
     with transaction.atomic(), connection.cursor() as cur:
         staged = stage_playgrounds(cur, sources)
-        near, params = nearest_sql(staged)
         cur.execute("DROP TABLE IF EXISTS planning_village")
+        # Served today: any playground within the threshold (index on UTM, decided on the
+        # spheroid), as in planning.access.commune_access_sql — no nearest-neighbour walk.
         cur.execute(
             f"CREATE TEMP TABLE planning_village ON COMMIT DROP AS"
-            f" SELECT n.id, n.commune_id, n.children, coalesce(n.distance_m <= %s, false) AS served,"
+            f" SELECT v.id, v.commune_id, v.children,"
+            f" EXISTS (SELECT 1 FROM ({staged.playgrounds}) p"
+            f"  WHERE ST_DWithin(p.geom_utm, ST_Transform(v.geom, {UTM_SRID}), %s)"
+            f"  AND ST_DWithin(p.geom::geography, v.geom::geography, %s)) AS served,"
             f" v.geom, ST_Transform(v.geom, {UTM_SRID}) AS utm"
-            f" FROM ({near}) n JOIN ({sources.villages}) v ON v.id = n.id",
-            [threshold, *params, *sources.village_params],
+            f" FROM ({sources.villages}) v",
+            [*staged.playground_params, threshold * UTM_MARGIN, threshold, *sources.village_params],
         )
         cur.execute("CREATE INDEX ON planning_village USING gist (utm) WHERE NOT served")
         cur.execute("ANALYZE planning_village")
