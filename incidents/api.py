@@ -1,6 +1,5 @@
 """Incidents API: single records for those allowed; public aggregates always suppressed."""
 
-from django.contrib.gis.geos import Point
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,6 +10,7 @@ from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission, I
 from rest_framework.response import Response
 
 from core.params import bool_param, choice_param, date_param, float_param, reject_unknown_params
+from core.serializers import to_point
 from inspections.scoping import profile_of, sees_everything
 from places.models import AdminUnit
 
@@ -77,7 +77,7 @@ class IncidentViewSet(
         form = IncidentWriteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         d = form.validated_data
-        location = Point(d["location"]["lon"], d["location"]["lat"], srid=4326) if d.get("location") else None
+        location = to_point(d.get("location"))
         recorded = incident_record(
             user=request.user,
             kind=d["kind"],

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from core.serializers import LonLatSerializer
+
 from .models import AgeBand, Incident, IncidentKind, Outcome, Sex
 
 
@@ -41,16 +43,11 @@ class IncidentSerializer(serializers.ModelSerializer):
         return {"lon": obj.location.x, "lat": obj.location.y} if obj.location else None
 
 
-class LocationSerializer(serializers.Serializer):
-    lon = serializers.FloatField(min_value=-180, max_value=180)
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-
-
 class IncidentWriteSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=IncidentKind.choices)
     date = serializers.DateField()
     time = serializers.TimeField(required=False, allow_null=True)
-    location = LocationSerializer(required=False, allow_null=True)
+    location = LonLatSerializer(required=False, allow_null=True)
     commune = serializers.CharField(
         max_length=10,
         required=False,

@@ -1,6 +1,5 @@
 """Thin API views of inspections: parse input, call one selector or service, serialise."""
 
-from django.contrib.gis.geos import Point
 from django.db.models import F
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from core.params import bool_param, choice_param, int_param, reject_unknown_params
+from core.serializers import to_point
 from places.filters import SiteFilter
 from places.models import AdminUnit
 from places.selectors import site_list
@@ -203,7 +203,7 @@ class InspectionViewSet(
         form = InspectionSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         d = form.validated_data
-        position = Point(d["position"]["lon"], d["position"]["lat"], srid=4326) if d.get("position") else None
+        position = to_point(d.get("position"))
         submitted = inspection_submit(
             user=request.user,
             client_uuid=d["client_uuid"],
@@ -216,14 +216,11 @@ class InspectionViewSet(
             findings=d["findings"],
             answers=[AnswerIn(item=a["item"], value=a["value"], note=a["note"]) for a in d["answers"]],
         )
+        # Read back through the scoped selector, with answers and photos, for the response.
         inspection = (
-            self.get_queryset().get(pk=submitted.inspection.pk)
-            if submitted.created
-            else (
-                inspection_list(user=request.user)
-                .prefetch_related("answers__item", "photos__item")
-                .get(pk=submitted.inspection.pk)
-            )
+            inspection_list(user=request.user)
+            .prefetch_related("answers__item", "photos__item")
+            .get(pk=submitted.inspection.pk)
         )
         return Response(
             InspectionSerializer(inspection).data,

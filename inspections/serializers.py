@@ -2,6 +2,8 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 
+from core.serializers import LonLatSerializer
+
 from .models import (
     Agency,
     Assignment,
@@ -137,18 +139,13 @@ class AnswerInSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
 
 
-class PositionSerializer(serializers.Serializer):
-    lon = serializers.FloatField(min_value=-180, max_value=180)
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-
-
 class InspectionSubmitSerializer(serializers.Serializer):
     client_uuid = serializers.UUIDField()
     site = serializers.IntegerField(min_value=1)
     assignment = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     template_version = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     performed_at = serializers.DateTimeField()
-    position = PositionSerializer(required=False, allow_null=True)
+    position = LonLatSerializer(required=False, allow_null=True)
     gps_accuracy_m = serializers.FloatField(min_value=0, max_value=100_000, required=False, allow_null=True)
     answers = AnswerInSerializer(many=True, allow_empty=False)
     findings = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)

@@ -3,7 +3,6 @@
 
 from dataclasses import asdict
 
-from django.contrib.gis.geos import Point
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -12,6 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from core.params import float_param, reject_unknown_params
+from core.serializers import LonLatSerializer, to_point
 
 from .access import METHOD, commune_access
 from .priority import DEFAULT_WEIGHTS, commune_priority
@@ -20,16 +20,11 @@ from .siting import greedy_sites
 WEIGHT_PARAMS = {f"w_{name}": name for name in DEFAULT_WEIGHTS}
 
 
-class CandidateSerializer(serializers.Serializer):
-    lon = serializers.FloatField(min_value=-180, max_value=180)
-    lat = serializers.FloatField(min_value=-90, max_value=90)
-
-
 class SitingRequestSerializer(serializers.Serializer):
     budget = serializers.IntegerField(min_value=1, max_value=1000)
     threshold_m = serializers.FloatField(min_value=1, max_value=50_000, default=1000)
     only_extremely_difficult = serializers.BooleanField(default=False)
-    candidates = CandidateSerializer(
+    candidates = LonLatSerializer(
         many=True,
         required=False,
         allow_empty=False,
@@ -80,9 +75,7 @@ class PlanningViewSet(viewsets.ViewSet):
         form = SitingRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         d = form.validated_data
-        candidates = (
-            [Point(c["lon"], c["lat"], srid=4326) for c in d["candidates"]] if d.get("candidates") else None
-        )
+        candidates = [to_point(c) for c in d["candidates"]] if d.get("candidates") else None
         result = greedy_sites(
             budget=d["budget"],
             candidates=candidates,

@@ -112,9 +112,26 @@ def test_check_deploy_is_clean_under_production_settings(manage):
 
 
 def test_production_refuses_to_start_without_secret_key(manage):
-    out = manage("check", env={"DJANGO_ALLOWED_HOSTS": "childsafe.example.org"})
+    out = manage("check", env={"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "childsafe.example.org"})
     assert out.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in out.stderr
+    # The web server never falls back to development settings.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "SECRET_KEY"}
+    served = subprocess.run(
+        [sys.executable, "-c", "import childsafe.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert served.returncode != 0 and "DJANGO_SECRET_KEY is not set" in served.stderr
+
+
+def test_manage_py_in_an_unconfigured_checkout_uses_development_settings(manage):
+    out = manage("check")
+    assert out.returncode == 0, out.stderr
+    assert "using development settings" in out.stderr  # said, never silent
 
 
 def test_docker_compose_structure():
