@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["sites_api.py", "jit_and_keys.py", "planning.py"]
+# Every bench/*.py but this one and private modules (names starting with "_").
+BENCHES = sorted(p.name for p in HERE.glob("*.py") if p.name != "run.py" and not p.name.startswith("_"))
 
 if __name__ == "__main__":
     failed = 0

@@ -4,7 +4,7 @@ from importlib import import_module
 
 from rest_framework.routers import DefaultRouter
 
-API_APPS = ["places", "inspections", "incidents", "planning"]
+API_APPS = ["places", "inspections", "incidents", "planning", "maps", "reports"]
 
 router = DefaultRouter()
 for app in API_APPS:

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "maps",
     "planning",
     "reports",
+    "ogc",
 ]
 
 MIDDLEWARE = [

@@ -16,5 +16,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("inspections/", include("inspections.page_urls")),
     path("incidents/", include("incidents.page_urls")),
+    path("maps/", include("maps.page_urls")),
+    path("planning/", include("planning.page_urls")),
+    path("reports/", include("reports.page_urls")),
+    path("ogcapi/", include("ogc.urls")),
+    path("tiles/", include("ogc.tile_urls")),
     path("", include("core.urls")),
 ]

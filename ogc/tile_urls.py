@@ -1,0 +1,5 @@
+"""Vector tiles and TileJSON, mounted at /tiles/."""
+
+app_name = "tiles"
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""OGC API – Features, mounted at /ogcapi/."""
+
+app_name = "ogc"
+
+urlpatterns: list = []

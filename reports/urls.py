@@ -1,0 +1,2 @@
+# (prefix, viewset, basename) registered on the one API router in childsafe/api_urls.py
+routes: list = []
