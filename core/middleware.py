@@ -4,7 +4,7 @@ PostgreSQL cannot store or compare a string containing NUL, so one would surface
 500 wherever a parameter reaches a query; refusing it here covers every endpoint.
 """
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 
@@ -19,3 +19,81 @@ class RejectNulMiddleware:
                     {name.replace("\x00", "") or "query": [_("contains a NUL character")]}, status=400
                 )
         return self.get_response(request)
+
+
+def _wants_json(request) -> bool:
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return request.path.startswith(("/api/", "/ogcapi/", "/tiles/")) or (
+        "json" in accept and "html" not in accept
+    )
+
+
+class RequestSizeLimitMiddleware:
+    """413 for a body larger than allowed, before anything reads it.
+
+    Uploads (multipart) may be up to MAX_UPLOAD_BYTES, any other body (JSON, forms) up to
+    DATA_UPLOAD_MAX_MEMORY_SIZE. DRF streams request bodies without Django's own check, so this
+    is the one place where the limit holds for every endpoint.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"Content-Length": [_("is not a number")]}, status=400)
+        multipart = request.META.get("CONTENT_TYPE", "").startswith("multipart/")
+        limit = settings.MAX_UPLOAD_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
+            message = _("The request body is %(size)s bytes; at most %(limit)s bytes are accepted here.") % {
+                "size": length,
+                "limit": limit,
+            }
+            if _wants_json(request):
+                return JsonResponse({"detail": message}, status=413)
+            return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """503 with Retry-After while PostgreSQL cannot be reached, instead of a 500.
+
+    The broken connection is closed so that the next request opens a fresh one: the service
+    recovers by itself once the database is back (CONN_HEALTH_CHECKS does the same at the
+    start of each request).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.db import InterfaceError, OperationalError
+
+        try:
+            return self.get_response(request)
+        except (OperationalError, InterfaceError) as exc:
+            return self._unavailable(request, exc)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+
+        if isinstance(exception, OperationalError | InterfaceError):
+            return self._unavailable(request, exception)
+        return None
+
+    def _unavailable(self, request, exc):
+        from django.db import connections
+
+        for conn in connections.all(initialized_only=True):
+            conn.close_if_unusable_or_obsolete()
+        message = _("The database is not reachable at the moment. Please try again shortly.")
+        if _wants_json(request):
+            response = JsonResponse({"detail": message, "error": exc.__class__.__name__}, status=503)
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "5"
+        return response
