@@ -8,6 +8,6 @@ COPY . .
 RUN pip install --no-cache-dir . \
  && DJANGO_DEBUG=1 python manage.py compilemessages --ignore '.venv' \
  && DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build DJANGO_STATIC_ROOT=/app/staticfiles \
-    python manage.py collectstatic --noinput
+    python manage.py collectstatic --noinput --ignore redoc
 ENV PYTHONUNBUFFERED=1
 EXPOSE 8000

@@ -7,6 +7,7 @@ import math
 from django.contrib.auth import views as auth_views
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication
 
@@ -76,3 +77,13 @@ class ThrottledBasicAuthentication(BasicAuthentication):
         if result:
             throttle.record_success(request, username)
         return result
+
+
+class ThrottledBasicScheme(OpenApiAuthenticationExtension):
+    """Tells the OpenAPI schema that ThrottledBasicAuthentication is plain HTTP Basic."""
+
+    target_class = ThrottledBasicAuthentication
+    name = "basicAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic"}

@@ -97,3 +97,28 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = "5"
         return response
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and Permissions-Policy on every response.
+
+    The policy allows our own origin only (plus data:/blob: images for photo previews and any
+    tile server named in CSP_IMG_SRC_EXTRA): no script, style, font or connection from elsewhere,
+    no framing, no plugins. Inline scripts stay allowed because folium writes its maps inline.
+    Geolocation and camera are allowed for our own pages (inspectors' position and photos).
+    """
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.csp = settings.CONTENT_SECURITY_POLICY
+        self.permissions = settings.PERMISSIONS_POLICY
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.csp:
+            response.headers.setdefault("Content-Security-Policy", self.csp)
+        if self.permissions:
+            response.headers.setdefault("Permissions-Policy", self.permissions)
+        return response
