@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.ApiJsonErrorsMiddleware",
     "core.middleware.RequestSizeLimitMiddleware",
     "core.middleware.RejectNulMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
@@ -278,6 +279,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "SiteStatusEnum": "places.models.SiteStatus",
         "AssignmentStatusEnum": "inspections.models.AssignmentStatus",

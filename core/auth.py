@@ -63,9 +63,15 @@ class ThrottledBasicAuthentication(BasicAuthentication):
         if len(parts) != 2 or parts[0].lower() != "basic":
             return super().authenticate(request)
         try:
-            username = base64.b64decode(parts[1]).decode("utf-8", "replace").partition(":")[0]
+            decoded = base64.b64decode(parts[1]).decode("utf-8", "replace")
         except (binascii.Error, ValueError):
-            username = ""
+            decoded = ""
+        if "\x00" in decoded:
+            # PostgreSQL cannot compare a string holding NUL: refuse before any query (was a 500).
+            raise exceptions.AuthenticationFailed(
+                _("Invalid basic header: the credentials contain a NUL character.")
+            )
+        username = decoded.partition(":")[0]
         wait = throttle.blocked_for(request, username)
         if wait:
             raise Throttled429(wait)

@@ -1,8 +1,11 @@
-"""Refuse NUL characters in query strings and form fields before any view sees them.
+"""Request guards that apply to every endpoint before any view runs.
 
-PostgreSQL cannot store or compare a string containing NUL, so one would surface as a
-500 wherever a parameter reaches a query; refusing it here covers every endpoint.
+NUL characters: PostgreSQL cannot store or compare a string containing NUL, so one would
+surface as a 500 wherever a path segment, parameter or JSON string reaches a query;
+refusing them here covers every endpoint.
 """
+
+import json
 
 from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -13,12 +16,43 @@ class RejectNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if "\x00" in request.path:
+            return JsonResponse({"path": [_("contains a NUL character")]}, status=400)
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in v for v in values):
                 return JsonResponse(
                     {name.replace("\x00", "") or "query": [_("contains a NUL character")]}, status=400
                 )
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if request.method in {"POST", "PUT", "PATCH"} and "json" in content_type.split(";")[0]:
+            where = _nul_in_json(request.body)
+            if where:
+                return JsonResponse({where: [_("contains a NUL character")]}, status=400)
         return self.get_response(request)
+
+
+def _nul_in_json(body: bytes) -> str | None:
+    """The JSON path ("body.answers[2].note") of the first key or string holding NUL, if any."""
+    if b"\\u0000" not in body.lower() and b"\x00" not in body:
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None  # not JSON: the view's parser answers 400 with its own message
+    stack = [("body", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return path
+                stack.append((f"{path}.{key}", item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
 
 
 def _wants_json(request) -> bool:
@@ -121,4 +155,30 @@ class SecurityHeadersMiddleware:
             response.headers.setdefault("Content-Security-Policy", self.csp)
         if self.permissions:
             response.headers.setdefault("Permissions-Policy", self.permissions)
+        return response
+
+
+class ApiJsonErrorsMiddleware:
+    """Errors under /api/ are JSON, as the schema documents, even when Django answered with HTML.
+
+    URL patterns that do not match (a 404 from the resolver) and Django's own 400/403/405 pages
+    are HTML by default, and in development the 404 is the technical debug page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/v1/")
+            and response.status_code >= 400
+            and response.get("Content-Type", "").startswith("text/html")
+            and not getattr(response, "streaming", False)
+        ):
+            replaced = JsonResponse({"detail": response.reason_phrase}, status=response.status_code)
+            for header in ("Retry-After", "Allow", "WWW-Authenticate"):
+                if header in response:
+                    replaced[header] = response[header]
+            return replaced
         return response

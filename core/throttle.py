@@ -32,10 +32,14 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
+def _user_key(username: str) -> str:
+    return "user:" + username.replace("\x00", "").strip().lower()[:150]
+
+
 def _keys(request, username: str | None) -> list[tuple[str, str]]:
     keys = [("ip", f"ip:{client_address(request)}")]
     if username:
-        keys.append(("user", f"user:{username.strip().lower()[:150]}"))
+        keys.append(("user", _user_key(username)))
     return keys
 
 
@@ -79,6 +83,4 @@ def record_success(request, username: str | None) -> None:
     """A right password clears the user's count (the address keeps its own)."""
     if username:
         with connection.cursor() as cur:
-            cur.execute(
-                "DELETE FROM core_loginattempt WHERE key = %s", [f"user:{username.strip().lower()[:150]}"]
-            )
+            cur.execute("DELETE FROM core_loginattempt WHERE key = %s", [_user_key(username)])

@@ -208,7 +208,7 @@ class IncidentViewSet(
 
     @extend_schema(
         parameters=[OpenApiParameter("distance_m", OpenApiTypes.NUMBER, description="default 100")],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: {"type": "array", "items": {"type": "object"}}},
     )
     @action(detail=False, methods=["get"], url_path="routes-near-water", permission_classes=[IsAuthenticated])
     def routes_near_water(self, request):

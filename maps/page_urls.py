@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401  (the app's pages are added here)
+from django.urls import path
+
+from . import views
 
 app_name = "maps"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("units/<str:code>/", views.unit_detail, name="unit"),
+]

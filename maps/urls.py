@@ -1,2 +1,4 @@
+from .api import IndicatorViewSet
+
 # (prefix, viewset, basename) registered on the one API router in childsafe/api_urls.py
-routes: list = []
+routes: list = [("indicators", IndicatorViewSet, "indicator")]

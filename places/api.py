@@ -134,7 +134,7 @@ class SiteViewSet(
             OpenApiParameter("page", OpenApiTypes.INT),
             OpenApiParameter("page_size", OpenApiTypes.INT, description=f"1…{MAX_PAGE_SIZE}"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={(200, "application/geo+json"): OpenApiTypes.OBJECT},
         operation_id="v1_sites_list",
     )
     def list(self, request, *args, **kwargs):
@@ -243,7 +243,11 @@ class SiteViewSet(
 
     @extend_schema(
         parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=[*EXPORT_FORMATS])],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/geo+json"): OpenApiTypes.OBJECT,
+            (200, "application/geopackage+sqlite3"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):

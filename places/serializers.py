@@ -7,7 +7,7 @@ from .models import AdminUnit, Site, SiteStatus
 
 
 class AdminUnitSerializer(GeoFeatureModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", default=None, read_only=True)
+    parent_code = serializers.CharField(source="parent.code", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = AdminUnit
@@ -43,6 +43,17 @@ class SiteSerializer(GeoFeatureModelSerializer):
         default=False,
         help_text=_("Repair invalid geometry with ST_MakeValid"),
     )
+
+    def to_internal_value(self, data):
+        # drf-gis flattens "properties" in place and assumes a Feature-shaped object: refuse
+        # other shapes with a message (a string "properties" used to raise a TypeError, a 500).
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": [_("Expected a GeoJSON Feature object.")]})
+        if "properties" in data:
+            if not isinstance(data["properties"], dict):
+                raise serializers.ValidationError({"properties": [_("must be a JSON object")]})
+            data = {**data, "properties": dict(data["properties"])}
+        return super().to_internal_value(data)
 
     class Meta:
         model = Site

@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401  (the app's pages are added here)
+from django.urls import path
+
+from . import views
 
 app_name = "reports"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("generate/", views.generate, name="generate"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/download/<str:fmt>/", views.download, name="download"),
+    path("<int:pk>/submit/", views.submit, name="submit"),
+]

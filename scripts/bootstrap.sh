@@ -47,6 +47,10 @@ command -v msgfmt >/dev/null || missing+=(gettext)
 ldconfig -p 2>/dev/null | grep -q 'libgeos_c' || missing+=(libgeos-c1v5)
 ldconfig -p 2>/dev/null | grep -q 'libproj' || missing+=(proj-bin)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# PDF reports (WeasyPrint): Pango and HarfBuzz, and a font with Vietnamese glyphs.
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset' || missing+=(libharfbuzz-subset0)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 # --- 2. PostgreSQL + PostGIS ---------------------------------------------------

@@ -56,7 +56,9 @@ def main() -> int:
     table = {}
     for path in sorted(TABLES.glob("*.json")):
         table.update(json.loads(path.read_text(encoding="utf-8")))
-    entries = parse(PO.read_text(encoding="utf-8"))
+    # Obsolete entries ("#~ msgid ...", left by msgmerge for removed strings) are only comments
+    # to this parser: drop them (keeping them once wrote a stray msgstr that broke msgmerge).
+    entries = [e for e in parse(PO.read_text(encoding="utf-8")) if e["fields"]]
     missing = []
     for e in entries:
         f = e["fields"]

@@ -15,6 +15,11 @@ BODIES = [
     json.dumps(
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1e400, "x"]}, "properties": []}
     ),
+    # Found by schemathesis: a non-object "properties" crashed drf-gis's flattening (500).
+    json.dumps({"type": "Feature", "geometry": None, "properties": "0"}),
+    json.dumps(
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [103.4, 22.4]}, "properties": [1]}
+    ),
     json.dumps({"kind": ["drowning"], "date": {"y": 2024}, "location": {"lon": "NaN", "lat": None}}),
     json.dumps({"sites": "all", "due_date": "tomorrow", "filter": {"kind": 7}}),
     json.dumps({"name": None, "water_type": {"a": 1}, "eps_m": "wide"}),
@@ -65,3 +70,29 @@ def test_malformed_query_parameters_get_4xx(client, lai_chau, coordinator, url):
     client.force_login(coordinator)
     response = client.get(url)
     assert 400 <= response.status_code < 500, (url, response.status_code, response.content[:300])
+
+
+def test_nul_characters_in_json_bodies_paths_and_basic_auth_get_400_not_500(client, lai_chau, coordinator):
+    """Found by schemathesis: NUL reached PostgreSQL from JSON strings and Basic credentials."""
+    import base64
+
+    client.force_login(coordinator)
+    en = {"content_type": "application/json", "HTTP_ACCEPT_LANGUAGE": "en"}
+    body = json.dumps({"kind": "drowning_hotspot", "name": "a\x00b"})
+    response = client.post("/api/v1/sites/", body, **en)
+    assert response.status_code == 400
+    assert response.json() == {"body.name": ["contains a NUL character"]}
+    nested = json.dumps({"answers": [{"note": "ok"}, {"note": "x\x00"}]})
+    response = client.post("/api/v1/inspections/", nested, **en)
+    assert response.json() == {"body.answers[1].note": ["contains a NUL character"]}
+    assert client.get("/api/v1/sites/%00/").status_code == 400
+    client.logout()
+    creds = "Basic " + base64.b64encode(b"coord\x00inator:pw").decode()
+    assert client.get("/api/v1/sites/", HTTP_AUTHORIZATION=creds).status_code in (401, 403)
+
+
+def test_api_errors_are_json_even_for_unmatched_urls(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json() == {"detail": "Not Found"}
