@@ -1,5 +1,7 @@
-from django.urls import path  # noqa: F401  (the app's pages are added here)
+from django.urls import path
+
+from . import views
 
 app_name = "planning"
 
-urlpatterns: list = []
+urlpatterns = [path("", views.index, name="index")]

@@ -16,6 +16,13 @@ component cannot tell communes apart and is 0 for all. A missing raw value (no
 statistic, no children) is None, contributes 0 and is listed in `missing`, never
 silently zeroed. Ties in score are broken by commune code.
 
+Incidents and privacy: a user who may read single records (incidents.privacy) gets the
+exact counts; anyone else (the planner) the published commune totals of
+incidents.aggregates.aggregate_table over the same 5 years, small counts suppressed. A
+hidden total counts as HIDDEN_INCIDENTS (2.5, the middle of 1–4, the range a primary
+suppression hides) for every commune where it is hidden, and its count and rate are
+shown as the hidden symbol: the score then tells nothing the published table does not.
+
 Statistics: with `year` the values of that year; without it, per indicator the latest
 year (not after today's) that has any value; the years used are in `years`.
 """
@@ -27,7 +34,9 @@ from datetime import date
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from incidents.aggregates import aggregate_table
 from incidents.selectors import incident_counts
+from incidents.suppression import DEFAULT_THRESHOLD
 from places.models import AdminLevel, StatIndicator, UnitStatistic
 from places.selectors import today
 
@@ -42,6 +51,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "playgrounds": 0.10,
 }
 INCIDENT_YEARS = 5
+HIDDEN_INCIDENTS = (1 + DEFAULT_THRESHOLD - 1) / 2
 
 
 def clean_weights(weights: dict | None) -> dict[str, float]:
@@ -81,6 +91,7 @@ class Component:
     weight: float
     contribution: float
     missing: bool
+    hidden: bool = False  # raw value withheld (a suppressed incident count): raw is None
 
 
 @dataclass
@@ -94,7 +105,7 @@ class PriorityRow:
     rank: int = 0
     missing: list[str] = field(default_factory=list)
     access: CommuneAccess | None = None
-    incidents: int = 0
+    incidents: int | None = 0  # None: hidden (suppressed count)
     children_0_15: float | None = None
     years: dict[str, int | None] = field(default_factory=dict)
     threshold_m: float = 1000
@@ -143,8 +154,12 @@ def _minmax(values: dict[int, float | None], invert: bool = False) -> dict[int, 
     return out
 
 
+def incident_period(until: date) -> tuple[date, date]:
+    return date(until.year - INCIDENT_YEARS, until.month, min(until.day, 28)), until
+
+
 def _incident_totals(until: date) -> dict[str, int]:
-    start = date(until.year - INCIDENT_YEARS, until.month, min(until.day, 28))
+    start, until = incident_period(until)
     table = incident_counts(level=AdminLevel.COMMUNE, date_from=start, date_to=until)
     totals: dict[str, int] = {}
     for (code, _column), n in table.counts.items():
@@ -152,16 +167,35 @@ def _incident_totals(until: date) -> dict[str, int]:
     return totals
 
 
+def _published_incident_totals(until: date) -> dict[str, int | None]:
+    """Per commune code the published 5-year total (None: hidden), as the incidents page shows it."""
+    start, until = incident_period(until)
+    table = aggregate_table(level=AdminLevel.COMMUNE, by="kind", date_from=start, date_to=until)
+    return {row["code"]: row["total"] for row in table["rows"]}
+
+
 def priority_rows(
-    *, sources: Sources, weights: dict | None, threshold_m: float, year: int | None
+    *,
+    sources: Sources,
+    weights: dict | None,
+    threshold_m: float,
+    year: int | None,
+    communes: frozenset[int] | None = None,
+    exact_incidents: bool = True,
 ) -> list[PriorityRow]:
+    """communes: only these (min–max over them too); exact_incidents: see the module doc."""
     w = clean_weights(weights)
     threshold = check_threshold(threshold_m)
     access = commune_rows(sources, threshold)
+    if communes is not None:
+        access = [a for a in access if a.commune_id in communes]
     indicators = [StatIndicator.EXTREMELY_DIFFICULT, StatIndicator.POVERTY_RATE, StatIndicator.CHILDREN_0_15]
     years = _stat_years(year, [str(i) for i in indicators])
     stats = _stats(years)
-    incidents = _incident_totals(today())
+    incidents: dict[str, int | None] = (
+        _incident_totals(today()) if exact_incidents else _published_incident_totals(today())
+    )
+    hidden = {a.commune_id for a in access if a.code in incidents and incidents[a.code] is None}
 
     raw: dict[str, dict[int, float | None]] = {name: {} for name in DEFAULT_WEIGHTS}
     for a in access:
@@ -170,7 +204,8 @@ def priority_rows(
         raw["unserved"][uid] = float(a.children_unserved)
         raw["extremely_difficult"][uid] = stats.get((uid, "extremely_difficult"))
         raw["poverty"][uid] = stats.get((uid, "poverty_rate"))
-        raw["incidents"][uid] = incidents.get(a.code, 0) * 10_000 / children_stat if children_stat else None
+        count = HIDDEN_INCIDENTS if uid in hidden else incidents.get(a.code, 0)
+        raw["incidents"][uid] = count * 10_000 / children_stat if children_stat else None
         raw["playgrounds"][uid] = a.playgrounds_per_1000_children
     norm = {
         "unserved": _minmax(raw["unserved"]),
@@ -185,12 +220,14 @@ def priority_rows(
         components = {}
         for name in DEFAULT_WEIGHTS:
             n = norm[name][uid]
+            withheld = name == "incidents" and uid in hidden
             components[name] = Component(
-                raw=raw[name][uid],
+                raw=None if withheld else raw[name][uid],
                 normalised=n,
                 weight=w[name],
                 contribution=w[name] * n if n is not None else 0.0,
                 missing=n is None,
+                hidden=withheld,
             )
         rows.append(
             PriorityRow(
@@ -202,7 +239,7 @@ def priority_rows(
                 score=sum(c.contribution for c in components.values()),
                 missing=[name for name, c in components.items() if c.missing],
                 access=a,
-                incidents=incidents.get(a.code, 0),
+                incidents=None if uid in hidden else incidents.get(a.code, 0),
                 children_0_15=stats.get((uid, "children_0_15")),
                 years=years,
                 threshold_m=threshold,
@@ -216,7 +253,23 @@ def priority_rows(
 
 
 def commune_priority(
-    *, weights: dict[str, float] | None = None, threshold_m: float = 1000, year: int | None = None
+    *,
+    weights: dict[str, float] | None = None,
+    threshold_m: float = 1000,
+    year: int | None = None,
+    sources: Sources | None = None,
+    communes: frozenset[int] | None = None,
+    exact_incidents: bool = True,
 ) -> list[PriorityRow]:
-    """Today's communes ranked by need for new play areas (rank 1 = highest score)."""
-    return priority_rows(sources=Sources(), weights=weights, threshold_m=threshold_m, year=year)
+    """Today's communes ranked by need for new play areas (rank 1 = highest score).
+
+    For a user, pass what planning.scope.planning_scope(user) allows (sources, communes,
+    exact_incidents)."""
+    return priority_rows(
+        sources=sources or Sources(),
+        weights=weights,
+        threshold_m=threshold_m,
+        year=year,
+        communes=communes,
+        exact_incidents=exact_incidents,
+    )

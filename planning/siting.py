@@ -5,7 +5,8 @@
    the unserved villages go into a temporary table in UTM 48N (EPSG:32648) with a
    GiST index, ST_DWithin on the projected geometry finds the pairs through the index
    (with a 0.5 % margin for the projection's scale error, up to 0.06 % in the province),
-   and ST_DWithin on geography confirms them on the spheroid, as access measures.
+   and only pairs in the band 99.5–100.5 % of the threshold are measured on the
+   spheroid (access.served_sql), as access measures.
 3. Greedy in Python over the sparse pairs: each step picks the candidate newly serving
    the most children (ties → lowest candidate index); a max-heap with lazy updates
    (a candidate's gain only shrinks, so a popped gain that is still current is the best).
@@ -16,6 +17,7 @@ Straight-line distance: see access.METHOD.
 # ruff: noqa: S608 - SQL assembled from this package's constant snippets and Django-compiled querysets; values travel as parameters.
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 from django.contrib.gis.geos import Point
@@ -23,16 +25,18 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from places.models import StatIndicator, UnitStatistic
-from places.selectors import today, unit_ids_at
+from places.selectors import today
 
 from .access import (
     COMMUNES_SQL,
     METHOD,
-    UTM_MARGIN,
     UTM_SRID,
     Sources,
     check_threshold,
+    served_params,
+    stage_cells,
     stage_playgrounds,
+    village_service_sql,
 )
 from .exceptions import PlanningInvalid
 from .priority import _stat_years
@@ -74,6 +78,8 @@ class SitingResult:
     communes: list[CommuneBeforeAfter] = field(default_factory=list)
     candidates: int = 0
     method: str = METHOD
+    # With with_villages: (village id, lon, lat, children, served before, served after).
+    villages: list[tuple[int, float, float, int, bool, bool]] = field(default_factory=list)
 
 
 def _clean_budget(budget) -> int:
@@ -89,25 +95,91 @@ def _clean_budget(budget) -> int:
     return budget
 
 
-def _clean_candidates(candidates: list[Point]) -> list[Point]:
+def _communes_of(xs: list[float], ys: list[float]) -> list[int | None]:
+    """places.selectors.unit_ids_at (today's commune of each point lon xs[i], lat ys[i]), set-based.
+
+    places_commune_at per point costs ~0.2 ms (10^4 points: 2 s). A point covered by
+    exactly one commune in force gets that commune from the function's first rule, so
+    those are found by one join driven by the communes (each polygon prepared once,
+    an index on the points); the rest (on a shared boundary, in a gap, outside) go to
+    places_commune_at itself, so the answers are the function's. The temporary tables
+    planning_point (i, g) and planning_point_commune (i, commune_id) stay for the rest of
+    an enclosing transaction (siting_run makes its candidates from them).
+    """
+    day = today()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS planning_point")
+        cur.execute(
+            "CREATE TEMP TABLE planning_point ON COMMIT DROP AS"
+            " SELECT t.i, ST_SetSRID(ST_MakePoint(t.x, t.y), 4326) AS g"
+            " FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS t(x, y, i)",
+            [xs, ys],
+        )
+        cur.execute("CREATE INDEX ON planning_point USING gist (g)")
+        cur.execute("DROP TABLE IF EXISTS planning_point_commune")
+        cur.execute(
+            "CREATE TEMP TABLE planning_point_commune ON COMMIT DROP AS"
+            " SELECT p.i, CASE WHEN c.n = 1 THEN c.id ELSE places_commune_at(p.g, %s) END AS commune_id"
+            " FROM planning_point p LEFT JOIN ("
+            "  SELECT t.i, count(*) AS n, min(u.id) AS id FROM places_adminunit u"
+            "  JOIN planning_point t ON ST_Covers(u.geom, t.g)"
+            "  WHERE u.level = 'commune' AND (u.valid_from IS NULL OR u.valid_from <= %s)"
+            "  AND (u.valid_to IS NULL OR u.valid_to >= %s) GROUP BY t.i"
+            " ) c ON c.i = p.i",
+            [day, day, day],
+        )
+        cur.execute("SELECT commune_id FROM planning_point_commune ORDER BY i")
+        return [row[0] for row in cur.fetchall()]
+
+
+def _lon_lat(p) -> tuple[float, float] | None:
+    """(lon, lat) of a (lon, lat) pair of finite numbers in range, else None."""
+    try:
+        lon, lat = (float(v) for v in p)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    return lon, lat
+
+
+def _clean_candidates(
+    candidates: list, allowed: frozenset[int] | None = None
+) -> tuple[list[float], list[float], list[int]]:
+    """Longitudes and latitudes (WGS 84) of the candidates and the commune of today holding
+    each (refused outside). A candidate is a (lon, lat) pair in WGS 84 or a GEOS Point in
+    any SRID; each GEOS call from Python costs ~40 µs, so pairs are the fast way for many."""
     errors: dict[str, list[str]] = {}
-    points = []
+    xs: list[float] = []
+    ys: list[float] = []
     for i, p in enumerate(candidates):
+        if isinstance(p, tuple | list):
+            pair = _lon_lat(p)
+            if pair is None:
+                errors[f"candidates[{i}]"] = [_("expected a point")]
+                continue
+            xs.append(pair[0])
+            ys.append(pair[1])
+            continue
         if not isinstance(p, Point) or p.empty:
             errors[f"candidates[{i}]"] = [_("expected a point")]
             continue
         if p.srid not in (None, 4326):
             p = p.transform(4326, clone=True)
-        points.append(Point(p.x, p.y, srid=4326))
+        x, y = p.coords[:2]
+        xs.append(x)
+        ys.append(y)
     if errors:
         raise PlanningInvalid(errors)
-    communes = unit_ids_at(geoms=points)
+    communes = _communes_of(xs, ys)
     for i, c in enumerate(communes):
         if c is None:
             errors[f"candidates[{i}]"] = [_("outside the province")]
+        elif allowed is not None and c not in allowed:
+            errors[f"candidates[{i}]"] = [_("outside your area")]
     if errors:
         raise PlanningInvalid(errors)
-    return points
+    return xs, ys, communes
 
 
 def _extremely_difficult_ids(year: int | None) -> set[int]:
@@ -123,31 +195,42 @@ def siting_run(
     *,
     sources: Sources,
     budget,
-    candidates: list[Point] | None,
+    candidates: list | None,
     threshold_m,
     only_extremely_difficult: bool,
     year: int | None,
+    communes: frozenset[int] | None = None,
+    with_villages: bool = False,
 ) -> SitingResult:
+    """communes: candidates only there (planner's points elsewhere are refused) and the
+    before/after table only for them; the villages come from `sources`."""
     budget = _clean_budget(budget)
     threshold = check_threshold(threshold_m)
-    points = _clean_candidates(candidates) if candidates is not None else None
     with transaction.atomic(), connection.cursor() as cur:
-        staged = stage_playgrounds(cur, sources)
+        points = None  # (longitudes, latitudes, communes); in planning_point(_commune) too
+        if candidates is not None:
+            points = _clean_candidates(candidates, communes)
+        staged = stage_playgrounds(cur, sources, knn=False)
         cur.execute("DROP TABLE IF EXISTS planning_village")
-        # Served today: any playground within the threshold (index on UTM, decided on the
-        # spheroid), as in planning.access.commune_access_sql — no nearest-neighbour walk.
+        # Served today: any playground within the threshold (access.village_service_sql, as
+        # access.commune_access_sql counts). No index or ANALYZE on this table of every
+        # village: only the unserved ones are searched spatially.
+        stage_cells(cur, staged, threshold)
+        served, served_args = village_service_sql(staged, threshold)
+        # The UTM geometry is kept only where it is used: unserved villages, and every
+        # village when the villages are the candidates.
         cur.execute(
-            f"CREATE TEMP TABLE planning_village ON COMMIT DROP AS"
-            f" SELECT v.id, v.commune_id, v.children,"
-            f" EXISTS (SELECT 1 FROM ({staged.playgrounds}) p"
-            f"  WHERE ST_DWithin(p.geom_utm, ST_Transform(v.geom, {UTM_SRID}), %s)"
-            f"  AND ST_DWithin(p.geom::geography, v.geom::geography, %s)) AS served,"
-            f" v.geom, ST_Transform(v.geom, {UTM_SRID}) AS utm"
-            f" FROM ({sources.villages}) v",
-            [*staged.playground_params, threshold * UTM_MARGIN, threshold, *sources.village_params],
+            f"CREATE TEMP TABLE planning_village ON COMMIT DROP AS SELECT d.id, d.commune_id, d.children,"
+            f" d.served, d.geom, CASE WHEN %s OR NOT d.served THEN d.utm END AS utm FROM ({served}) d",
+            [points is None, *served_args],
         )
-        cur.execute("CREATE INDEX ON planning_village USING gist (utm) WHERE NOT served")
-        cur.execute("ANALYZE planning_village")
+        cur.execute("DROP TABLE IF EXISTS planning_unserved")
+        cur.execute(
+            "CREATE TEMP TABLE planning_unserved ON COMMIT DROP AS"
+            " SELECT id, commune_id, children, geom, utm FROM planning_village WHERE NOT served"
+        )
+        cur.execute("CREATE INDEX ON planning_unserved USING gist (utm)")
+        cur.execute("ANALYZE planning_unserved")
         cur.execute("DROP TABLE IF EXISTS planning_candidate")
         if points is None:
             cur.execute(
@@ -156,25 +239,31 @@ def siting_run(
                 " utm FROM planning_village"
             )
         else:
+            # The points and their communes, found once when checked (_clean_candidates).
             cur.execute(
                 "CREATE TEMP TABLE planning_candidate ON COMMIT DROP AS"
-                " SELECT (t.i - 1)::int AS i, NULL::bigint AS village_id, places_unit_at(g, %s, 'commune')"
-                " AS commune_id, g AS geom, ST_Transform(g, %s) AS utm"
-                " FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS t(x, y, i),"
-                " LATERAL ST_SetSRID(ST_MakePoint(t.x, t.y), 4326) AS g",
-                [today(), UTM_SRID, [p.x for p in points], [p.y for p in points]],
+                " SELECT (p.i - 1)::int AS i, NULL::bigint AS village_id, c.commune_id,"
+                " p.g AS geom, ST_Transform(p.g, %s) AS utm"
+                " FROM planning_point p JOIN planning_point_commune c ON c.i = p.i",
+                [UTM_SRID],
+            )
+        if communes is not None:
+            cur.execute(
+                "DELETE FROM planning_candidate WHERE commune_id IS NULL OR NOT commune_id = ANY(%s)",
+                [list(communes)],
             )
         if only_extremely_difficult:
             cur.execute(
                 "DELETE FROM planning_candidate WHERE commune_id IS NULL OR NOT commune_id = ANY(%s)",
                 [list(_extremely_difficult_ids(year))],
             )
+        # Candidate × unserved-village pairs, once, through the index (served_sql's test).
         cur.execute(
-            "SELECT c.i, v.id, v.children, v.commune_id FROM planning_candidate c JOIN planning_village v"
-            " ON NOT v.served AND ST_DWithin(v.utm, c.utm, %s)"
-            " AND ST_DWithin(v.geom::geography, c.geom::geography, %s)"
+            "SELECT c.i, v.id, v.children, v.commune_id FROM planning_candidate c JOIN planning_unserved v"
+            " ON ST_DWithin(v.utm, c.utm, %s)"
+            " AND (ST_DWithin(v.utm, c.utm, %s) OR ST_DWithin(v.geom::geography, c.geom::geography, %s))"
             " ORDER BY c.i, v.id",
-            [threshold * UTM_MARGIN, threshold],
+            served_params(threshold),
         )
         pairs = cur.fetchall()
         cur.execute(
@@ -187,7 +276,14 @@ def siting_run(
         )
         before = {cid: (children or 0, served or 0) for cid, children, served in cur.fetchall()}
         cur.execute("SELECT id, code, name FROM (" + COMMUNES_SQL + ") u ORDER BY code")
-        communes = cur.fetchall()
+        unit_rows = [r for r in cur.fetchall() if communes is None or r[0] in communes]
+        village_rows = []
+        if with_villages:
+            cur.execute(
+                "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), children, served"
+                " FROM planning_village ORDER BY id"
+            )
+            village_rows = cur.fetchall()
 
     covers: dict[int, list[int]] = {}
     children_of: dict[int, int] = {}
@@ -198,11 +294,12 @@ def siting_run(
         village_commune[vid] = cid
 
     picks, stop_reason = _greedy(budget, covers, children_of, cands)
-    codes = {uid: code for uid, code, _name in communes}
+    codes = {uid: code for uid, code, _name in unit_rows}
     newly: dict[int, int] = {}
     for p in picks:
         p.commune_code = codes.get(p.commune_id)
-    for vid in _served_by(picks, covers, children_of):
+    newly_served = set(_served_by(picks, covers, children_of))
+    for vid in newly_served:
         cid = village_commune[vid]
         newly[cid] = newly.get(cid, 0) + children_of[vid]
     rows = [
@@ -214,10 +311,14 @@ def siting_run(
             served_before=before.get(uid, (0, 0))[1],
             served_after=before.get(uid, (0, 0))[1] + newly.get(uid, 0),
         )
-        for uid, code, name in communes
+        for uid, code, name in unit_rows
     ]
     total = sum(c for c, _s in before.values())
     served_before = sum(s for _c, s in before.values())
+    villages_out = [
+        (vid, x, y, children, served, served or vid in newly_served)
+        for vid, x, y, children, served in village_rows
+    ]
     gained = picks[-1].cumulative_children_newly_served if picks else 0
     return SitingResult(
         budget=budget,
@@ -229,6 +330,7 @@ def siting_run(
         served_after=served_before + gained,
         communes=rows,
         candidates=len(cands),
+        villages=villages_out,
     )
 
 
@@ -289,23 +391,29 @@ def _served_by(picks: list[Pick], covers, children_of) -> list[int]:
 def greedy_sites(
     *,
     budget: int,
-    candidates: list[Point] | None = None,
+    candidates: list | None = None,
     threshold_m: float = 1000,
     only_extremely_difficult: bool = False,
     year: int | None = None,
+    sources: Sources | None = None,
+    communes: frozenset[int] | None = None,
+    with_villages: bool = False,
 ) -> SitingResult:
     """Greedy maximum coverage of the children not yet within threshold_m of a playground.
 
-    candidates: the planner's points (any SRID, must lie in the province) or, if None,
+    candidates: the planner's points ((lon, lat) pairs in WGS 84, or GEOS Points in any
+    SRID; they must lie in the province) or, if None,
     the active villages (candidate index = position by village id). With
     only_extremely_difficult, only candidates in communes flagged extremely difficult
     (UnitStatistic, `year` or the latest) may be picked; any unserved village counts.
     """
     return siting_run(
-        sources=Sources(),
+        sources=sources or Sources(),
         budget=budget,
         candidates=candidates,
         threshold_m=threshold_m,
         only_extremely_difficult=only_extremely_difficult,
         year=year,
+        communes=communes,
+        with_villages=with_villages,
     )
