@@ -1,5 +1,7 @@
 """Thin API views of inspections: parse input, call one selector or service, serialise."""
 
+from urllib.parse import unquote
+
 from django.db.models import F
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +19,7 @@ from places.filters import SiteFilter
 from places.models import AdminUnit
 from places.selectors import site_list
 
+from .errors import NotAllowed
 from .models import ActionStatus, AssignmentStatus, ChecklistTemplate
 from .selectors import action_list, assignment_list, inspection_list
 from .serializers import (
@@ -42,6 +45,31 @@ from .services import (
     inspection_photo_add,
     inspection_submit,
 )
+
+CLIENT_USER_HEADER = OpenApiParameter(
+    "X-Client-User",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="who saved this send on the phone (offline queue), percent-encoded; "
+    "another logged-in user gets a 403",
+)
+
+
+def check_sender(request) -> None:
+    """A phone's queued send names the user who saved it (X-Client-User); on a phone shared by two
+    inspectors it must not be stored under whoever happens to be logged in now."""
+    # Percent-encoded by the phone: user names may hold letters a header cannot carry.
+    saved_by = unquote(request.headers.get("X-Client-User", ""))
+    if saved_by and saved_by != request.user.get_username():
+        raise NotAllowed(
+            {
+                "client_user": [
+                    _("saved on this phone by %(saved)s, but %(current)s is logged in: nothing was stored")
+                    % {"saved": saved_by, "current": request.user.get_username()}
+                ]
+            }
+        )
 
 
 def area_param(request):
@@ -193,13 +221,16 @@ class InspectionViewSet(
 
     @extend_schema(
         request=InspectionSubmitSerializer,
+        parameters=[CLIENT_USER_HEADER],
         responses={
             201: InspectionSerializer,
             200: InspectionSerializer,
+            403: OpenApiResponse(description="not an inspector; or saved on the phone by another user"),
             409: OpenApiResponse(description="same UUID, other content; or the assignment was cancelled"),
         },
     )
     def create(self, request):
+        check_sender(request)
         form = InspectionSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         d = form.validated_data
@@ -229,11 +260,17 @@ class InspectionViewSet(
 
     @extend_schema(
         request={"multipart/form-data": PhotoUploadSerializer},
-        responses={201: PhotoSerializer, 200: PhotoSerializer},
+        parameters=[CLIENT_USER_HEADER],
+        responses={
+            201: PhotoSerializer,
+            200: PhotoSerializer,
+            403: OpenApiResponse(description="not the inspection's inspector; or saved by another user"),
+        },
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def photos(self, request, client_uuid=None):
         """Add one photo (JPEG or PNG); resending the same photo stores nothing new."""
+        check_sender(request)
         inspection = self.get_object()
         form = PhotoUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)

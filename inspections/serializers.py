@@ -19,7 +19,7 @@ from .models.records import AnswerValue
 
 
 class AgencySerializer(serializers.ModelSerializer):
-    area_code = serializers.CharField(source="area.code", default=None, read_only=True)
+    area_code = serializers.CharField(source="area.code", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Agency

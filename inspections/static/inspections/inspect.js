@@ -127,14 +127,107 @@
   form.addEventListener("change", function () { refreshPhotos(); saveDraft(); });
   form.addEventListener("input", saveDraft);
 
-  // 5. One send at a time; the UUID makes a second one harmless anyway.
+  // 5. No signal: the inspection (answers, position, photos) is saved on the phone with its UUID
+  //    and sent later by offline-app.js; the inspector can also choose to do so with signal.
+  var offline = window.ChildSafeOffline;
+  var inOutbox = false;
+  var saveButton = $("save-on-phone");
+  if (offline && saveButton) {
+    saveButton.hidden = false;
+    offline.get(uuidInput.value).then(function (item) {
+      inOutbox = !!item;
+      if (inOutbox) { $("outbox-notice").hidden = false; }
+    }).catch(function () { /* no IndexedDB: the form is sent the ordinary way */ });
+  }
+
+  function answersAndPhotos() {
+    var answers = [], reads = [];
+    Array.prototype.forEach.call(form.querySelectorAll(".item"), function (box) {
+      var code = box.dataset.code;
+      var checked = box.querySelector('input[type="radio"]:checked');
+      var note = form.elements["note-" + code];
+      answers.push({ item: code, value: checked ? checked.value : "", note: note ? note.value : "" });
+      var input = box.querySelector('input[type="file"]');
+      Array.prototype.forEach.call((input && input.files) || [], function (file) {
+        // Read now: a photo just taken may be a temporary file the phone deletes later.
+        reads.push(file.arrayBuffer().then(function (data) {
+          return { item: code, name: file.name, type: file.type, blob: new Blob([data], { type: file.type }) };
+        }));
+      });
+    });
+    return Promise.all(reads).then(function (photos) { return { answers: answers, photos: photos }; });
+  }
+
+  function number(id) {
+    var value = $(id).value.trim();
+    return value === "" ? null : Number(value);
+  }
+
+  function saveOnPhone() {
+    saveButton.disabled = true;
+    submit.disabled = true;
+    $("save-status").textContent = form.dataset.msgSaving;
+    return answersAndPhotos().then(function (got) {
+      var lon = number("id_lon"), lat = number("id_lat");
+      var assignment = form.elements.assignment ? form.elements.assignment.value : "";
+      return offline.saveInspection({
+        client_uuid: uuidInput.value,
+        site: Number(form.dataset.site),
+        site_name: form.dataset.siteName,
+        assignment: assignment ? Number(assignment) : null,
+        template_version: Number(form.elements.template_version.value) || null,
+        position: lon !== null && lat !== null ? { lon: lon, lat: lat } : null,
+        gps_accuracy_m: number("id_accuracy"),
+        findings: $("id_findings").value,
+        answers: got.answers,
+        photos: got.photos,
+        form_url: window.location.pathname + window.location.search
+      });
+    }).then(function (item) {
+      // Saved: forget the draft, so the next inspection of this site gets a new UUID.
+      var store = storage();
+      if (store) { store.removeItem(draftKey); }
+      window.location.href = offline.offlinePage + "?saved=" + encodeURIComponent(item.client_uuid);
+    }).catch(function (error) {
+      saveButton.disabled = false;
+      submit.disabled = false;
+      $("save-status").textContent = form.dataset.msgSaveFailed + " " + (error && error.message ? error.message : "");
+    });
+  }
+
+  function showConnection() {
+    var line = $("save-status");
+    if (!navigator.onLine) { line.textContent = form.dataset.msgOffline; }
+    else if (line.textContent === form.dataset.msgOffline) { line.textContent = ""; }
+  }
+
+  if (offline && saveButton) {
+    showConnection();
+    window.addEventListener("online", showConnection);
+    window.addEventListener("offline", showConnection);
+    saveButton.addEventListener("click", function () {
+      saveDraft();
+      if (form.reportValidity()) { saveOnPhone(); }
+    });
+  }
+
+  // 6. One send at a time; the UUID makes a second one harmless anyway.
   var submit = $("submit-inspection");
   var label = submit.textContent;
-  form.addEventListener("submit", function () {
+  form.addEventListener("submit", function (event) {
     saveDraft();
+    if (offline && saveButton && (!navigator.onLine || inOutbox)) {
+      event.preventDefault();
+      saveOnPhone();
+      return;
+    }
     window.setTimeout(function () { submit.disabled = true; submit.textContent = form.dataset.msgSending; }, 0);
   });
-  window.addEventListener("pageshow", function () { submit.disabled = false; submit.textContent = label; });
+  window.addEventListener("pageshow", function () {
+    submit.disabled = false;
+    submit.textContent = label;
+    if (saveButton) { saveButton.disabled = false; }
+  });
 
   var summary = $("error-summary");
   if (summary) { summary.focus(); }
