@@ -1,0 +1,171 @@
+"""The OpenAPI 3.0 definition of /ogcapi/ (the `service-desc` of the landing page)."""
+
+from django.urls import reverse
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _json_response(description: str, media: str = "application/json") -> dict:
+    return {"description": description, "content": {media: {"schema": {"type": "object"}}}}
+
+
+ERRORS = {
+    "400": _json_response("A query parameter has a bad value or is unknown (named in `errors`)."),
+    "404": _json_response("No such collection or feature."),
+}
+
+
+def openapi_document(request, collections, max_limit: int, default_limit: int) -> dict:
+    base = request.build_absolute_uri(reverse("ogc:landing")).rstrip("/")
+    ids = [c.id for c in collections]
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "ChildSafe Map – OGC API Features",
+            "version": "1.0.0",
+            "description": "Administrative units and mapped sites of Lai Châu; sites scoped to the reader.",
+            "license": {"name": "Apache-2.0"},
+        },
+        "servers": [{"url": base}],
+        "paths": {
+            "/": {
+                "get": {
+                    "operationId": "getLandingPage",
+                    "summary": "Landing page",
+                    "parameters": [_ref("f")],
+                    "responses": {"200": _json_response("Links to the API definition, conformance and data")},
+                }
+            },
+            "/conformance": {
+                "get": {
+                    "operationId": "getConformanceDeclaration",
+                    "summary": "Conformance classes implemented",
+                    "parameters": [_ref("f")],
+                    "responses": {"200": _json_response("The conformsTo list")},
+                }
+            },
+            "/api": {
+                "get": {
+                    "operationId": "getAPIDefinition",
+                    "summary": "This document",
+                    "responses": {
+                        "200": _json_response("OpenAPI 3.0", "application/vnd.oai.openapi+json;version=3.0")
+                    },
+                }
+            },
+            "/collections": {
+                "get": {
+                    "operationId": "getCollections",
+                    "summary": "The feature collections",
+                    "parameters": [_ref("f")],
+                    "responses": {"200": _json_response("Collections with their extents")},
+                }
+            },
+            "/collections/{collectionId}": {
+                "get": {
+                    "operationId": "describeCollection",
+                    "summary": "One collection",
+                    "parameters": [_ref("collectionId"), _ref("f")],
+                    "responses": {"200": _json_response("The collection"), "404": ERRORS["404"]},
+                }
+            },
+            "/collections/{collectionId}/items": {
+                "get": {
+                    "operationId": "getFeatures",
+                    "summary": "Features of a collection, in id order",
+                    "parameters": [
+                        _ref("collectionId"),
+                        _ref("limit"),
+                        _ref("offset"),
+                        _ref("bbox"),
+                        _ref("datetime"),
+                        _ref("f"),
+                    ],
+                    "responses": {
+                        "200": _json_response("A GeoJSON FeatureCollection", "application/geo+json"),
+                        **ERRORS,
+                    },
+                }
+            },
+            "/collections/{collectionId}/items/{featureId}": {
+                "get": {
+                    "operationId": "getFeature",
+                    "summary": "One feature",
+                    "parameters": [_ref("collectionId"), _ref("featureId"), _ref("f")],
+                    "responses": {
+                        "200": _json_response("A GeoJSON Feature", "application/geo+json"),
+                        "404": ERRORS["404"],
+                    },
+                }
+            },
+        },
+        "components": {
+            "parameters": {
+                "collectionId": {
+                    "name": "collectionId",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ids},
+                },
+                "featureId": {
+                    "name": "featureId",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                },
+                "limit": {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "style": "form",
+                    "explode": False,
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": max_limit,
+                        "default": default_limit,
+                    },
+                },
+                "offset": {
+                    "name": "offset",
+                    "in": "query",
+                    "required": False,
+                    "description": "Features to skip (the `next` and `prev` links carry it).",
+                    "schema": {"type": "integer", "minimum": 0, "default": 0},
+                },
+                "bbox": {
+                    "name": "bbox",
+                    "in": "query",
+                    "required": False,
+                    "style": "form",
+                    "explode": False,
+                    "description": "minLon,minLat,maxLon,maxLat in CRS84 (6 numbers with heights allowed)",
+                    "schema": {
+                        "type": "array",
+                        "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}],
+                        "items": {"type": "number"},
+                    },
+                },
+                "datetime": {
+                    "name": "datetime",
+                    "in": "query",
+                    "required": False,
+                    "style": "form",
+                    "explode": False,
+                    "description": (
+                        "An instant, a date or an interval a/b ('..' for an open end). Units: their "
+                        "validity period; sites: updated_at."
+                    ),
+                    "schema": {"type": "string"},
+                },
+                "f": {
+                    "name": "f",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["json", "geojson"]},
+                },
+            }
+        },
+    }
