@@ -55,7 +55,9 @@ Public interface (stable: maps, the indicator API and reports import it)
     LEVELS, NEW_STRUCTURE (date 2025-07-01), inspection_rules(), risk_weights(),
     unit_structure(level, date_to, restate) -> "old" | "new", period(date_from, date_to),
     IndicatorError (a core.exceptions.DomainError, 400, messages keyed by parameter),
-    coverage_query(...) (the coverage SQL, also run by bench/indicators.py), privacy_footnote().
+    coverage_query(...) (the coverage SQL, also run by bench/indicators.py),
+    coverage_query_joined(...) (the former coverage SQL without the stored state: bench and
+    tests compare against it), privacy_footnote().
 
 Risk index: 100 × (w1·U + w2·R + w3·A) / (w1 + w2 + w3), default w = 0.4, 0.4, 0.2, where
 U = share of active hazard sites without a passing inspection within their interval,
@@ -74,6 +76,16 @@ incidents.commune_id / current_commune_id. Showing sites on the old units goes t
 crosswalk key first (a new commune with one predecessor, or whose predecessors lie in one
 district, needs no geometry); only a site in a new commune made of several old ones is
 placed by distance to those few predecessors' polygons (ST_Distance, 0 inside).
+
+Coverage reads maps_site_inspection_state (maps/migrations/0001_site_inspection_state.py): per
+site its keys (commune, kind, status, agency) and the time of its latest and latest passing
+inspection, kept by triggers on places_site and inspections_inspection. A site whose latest
+(passing) inspection is before the end of the period is decided by that time alone; a site
+inspected after the end of the period (a past period) is probed by index for an inspection in
+its window. Exact for every period; a period ending today is one scan of the state table
+(readers who see every active site: the public, province-wide roles) or of the scoped sites
+joined to it (agency staff, area leaders, and the old units, which need the site's point).
+bench/indicators.py: 10^6 sites and inspections at 10,000 units.
 """
 
 # ruff: noqa: S608 - SQL assembled from constant snippets of this module; values travel as parameters.
@@ -85,7 +97,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -98,13 +111,14 @@ from inspections.models.assignments import OPEN_ASSIGNMENT_STATUSES
 from inspections.models.checklists import SEVERITY_RANK, Severity
 from inspections.scoping import sees_everything
 from places.kinds import KINDS
-from places.models import AdminLevel, AdminUnit, SiteStatus
+from places.models import AdminLevel, AdminUnit, Site, SiteStatus
 from places.selectors import site_list, today
 
 NEW_STRUCTURE = date(2025, 7, 1)
 LEVELS = ("province", "district", "commune")
 # Kinds that are hazards to inspect (they have a checklist); schools and villages are not.
 HAZARD_KINDS = ("construction_site", "drowning_hotspot", "school_route", "playground")
+# work_mem for coverage_query_joined (its per-site grouping of 10^6 rows spills with 4 MB).
 COVERAGE_WORK_MEM = "64MB"
 
 
@@ -413,6 +427,9 @@ def _scoped_sites_sql(
     return sql, list(params)
 
 
+STATE_TABLE = "maps_site_inspection_state"
+
+
 def coverage_query(
     sites_sql: str,
     sites_params: list,
@@ -423,17 +440,59 @@ def coverage_query(
 ) -> tuple[str, list]:
     """SQL and params giving per unit: sites, inspected within their kind's window, passing.
 
-    `sites_sql` yields (id, commune_id, geom, kind); `unit_sql` is an expression over `k` (a site);
-    `windows` maps each kind to the start of its window, `end` is exclusive. Sites per unit come
-    from one scan of the sites; inspected / passing sites from the inspections inside the widest
-    window hash-joined to the sites (key site_id), kept when inside the kind's window (a CASE),
-    grouped per site then per unit. No per-site subquery, no spatial join.
+    `sites_sql` yields (id, commune_id, geom, kind, last_at, last_pass_at): the site with the
+    time of its latest inspection and latest passing inspection (maps_site_inspection_state,
+    kept by triggers: see maps/migrations/0001_site_inspection_state.py); `unit_sql` is an
+    expression over `k` (a site); `windows` maps each kind to the start of its window, `end`
+    (exclusive) is the end of the period. No join over all sites: a site whose latest inspection
+    is before `end` is decided by the stored times alone (inside the window or not); only a site
+    inspected at or after `end` (a past period) needs an index probe into its inspections for
+    one inside [window start, end). Exact for every period.
     """
     cases = " ".join("WHEN %s THEN %s::timestamptz" for _k in windows)
     case_params = [x for kind, since in windows.items() for x in (kind, since)]
-    # Sites in force with their window; inlined twice (NOT MATERIALIZED) so both scans run in
-    # parallel. The inspections are joined to the sites (a parallel hash join) rather than
-    # grouped per site first: grouping 10^6 inspections inside each parallel worker repeated it.
+    # Two parts added up per unit: the sites decided by their stored times (a plain scan, which
+    # runs in parallel), and the sites inspected at or after `end` (found through the index on
+    # last_at: none for a period ending today), each probed once for its inspections in
+    # [since, end) by the index (site_id, performed_at DESC) INCLUDE (result).
+    sql = f"""
+        WITH k AS NOT MATERIALIZED (
+                SELECT s.*, CASE s.kind {cases} END AS since FROM ({sites_sql}) s)
+        SELECT unit_id, sum(n)::bigint, sum(inspected)::bigint, sum(passing)::bigint FROM (
+            SELECT {unit_sql} AS unit_id, count(*) AS n,
+                   count(*) FILTER (WHERE k.last_at >= k.since) AS inspected,
+                   count(*) FILTER (WHERE k.last_pass_at >= k.since) AS passing
+              FROM k
+             WHERE k.since IS NOT NULL AND (k.last_at IS NULL OR k.last_at < %s)
+             GROUP BY 1
+            UNION ALL
+            SELECT {unit_sql}, count(*), count(*) FILTER (WHERE a.site_id IS NOT NULL),
+                   count(*) FILTER (WHERE a.passed)
+              FROM k LEFT JOIN LATERAL (
+                    SELECT i.site_id, bool_or(i.result = 'pass') AS passed
+                      FROM {inspections_table} i
+                     WHERE i.site_id = k.id AND i.performed_at >= k.since AND i.performed_at < %s
+                     GROUP BY i.site_id) a ON true
+             WHERE k.since IS NOT NULL AND k.last_at >= %s
+             GROUP BY 1) parts
+         GROUP BY 1"""
+    return sql, [*case_params, *sites_params, end, end, end]
+
+
+def coverage_query_joined(
+    sites_sql: str,
+    sites_params: list,
+    unit_sql: str,
+    windows: dict[str, datetime],
+    end: datetime,
+    inspections_table: str = "inspections_inspection",
+) -> tuple[str, list]:
+    """The coverage SQL without the stored state: the inspections inside the widest window
+    hash-joined to the sites, grouped per site then per unit (what coverage_query replaced;
+    kept for bench/indicators.py, which compares both and the naive spatial join).
+    `sites_sql` yields (id, commune_id, geom, kind)."""
+    cases = " ".join("WHEN %s THEN %s::timestamptz" for _k in windows)
+    case_params = [x for kind, since in windows.items() for x in (kind, since)]
     sql = f"""
         WITH k AS NOT MATERIALIZED (
                 SELECT s.*, CASE s.kind {cases} END AS since FROM ({sites_sql}) s),
@@ -451,21 +510,57 @@ def coverage_query(
     return sql, [*case_params, *sites_params, end, min(windows.values())]
 
 
-def _coverage_counts(user, *, level, structure, date_to, kind, agency) -> dict[int, tuple[int, int, int]]:
+def _sees_all_active_sites(user) -> bool:
+    """True when the user's site scope, restricted to active sites, is every active site (the
+    public, province-wide roles): the coverage can then read the state table alone. Decided by
+    comparing the scoped query with the unscoped one, so any scoping rule added later falls back
+    to the general path rather than being bypassed."""
+    active = SiteStatus.ACTIVE
+    try:
+        scoped = str(site_list(user=user).filter(status=active).query)
+        return scoped in (
+            str(Site.objects.filter(status=active).query),
+            str(Site.objects.filter(status=active).filter(status=active).query),
+        )
+    except EmptyResultSet:
+        return False
+
+
+def _coverage_sites_sql(
+    user, *, level: str, structure: str, kind: str | None, agency: Agency | None
+) -> tuple[str, list]:
+    """Active sites to inspect in the user's scope with their stored latest inspection times:
+    (id, commune_id, geom, kind, last_at, last_pass_at)."""
+    kinds = [kind] if kind else list(HAZARD_KINDS)
+    needs_geom = structure == "old" and level != AdminLevel.PROVINCE
+    if not needs_geom and _sees_all_active_sites(user):
+        agency_cond = "AND st.agency_id = %s" if agency is not None else ""
+        sql = f"""
+            SELECT st.site_id AS id, st.commune_id, NULL::geometry AS geom, st.kind,
+                   st.last_at, st.last_pass_at
+              FROM {STATE_TABLE} st
+             WHERE st.status = %s AND st.kind = ANY(%s) {agency_cond}"""
+        return sql, [str(SiteStatus.ACTIVE), kinds, *([agency.pk] if agency is not None else [])]
     sites_sql, params = _scoped_sites_sql(user, kind=kind, agency=agency, active_only=True)
+    # A site without a state row (never expected) is probed: 'infinity' sends it to the index.
+    sql = f"""
+        SELECT s.*, CASE WHEN st.site_id IS NULL THEN 'infinity' ELSE st.last_at END AS last_at,
+               CASE WHEN st.site_id IS NULL THEN 'infinity' ELSE st.last_pass_at END AS last_pass_at
+          FROM ({sites_sql}) s LEFT JOIN {STATE_TABLE} st ON st.site_id = s.id"""
+    return sql, params
+
+
+def _coverage_counts(user, *, level, structure, date_to, kind, agency) -> dict[int, tuple[int, int, int]]:
     rules = inspection_rules()
     windows = {k: _local_start(rule.window_start(date_to)) for k, rule in rules.items() if kind in (None, k)}
     if not windows:
         return {}
+    sites_sql, params = _coverage_sites_sql(user, level=level, structure=structure, kind=kind, agency=agency)
     unit_sql = unit_of_commune_sql(level, structure, "k.commune_id", "ST_PointOnSurface(k.geom)")
     sql, all_params = coverage_query(
         sites_sql, params, unit_sql, windows, _local_start(date_to + timedelta(days=1))
     )
-    with transaction.atomic(), connection.cursor() as cur:
-        # The per-site grouping of 10^6 rows spills to disk with the default 4 MB.
-        cur.execute(f"SET LOCAL work_mem = '{COVERAGE_WORK_MEM}'")
-        cur.execute(sql, all_params)
-        rows = cur.fetchall()
+    rows = _fetch(sql, all_params)
     return {unit: (sites, inspected, passing) for unit, sites, inspected, passing in rows if unit is not None}
 
 
