@@ -130,7 +130,7 @@ def main() -> int:
         f" slowest median {worst_time:.3f} s (target ≤ 1 s).",
         "",
         f"Site layers of district {code} ({len(ids):,} sites) embedded in the HTML:"
-        f" {len(emb_html) / 1e6:.2f} MB, folium render {emb_t:.3f} s; loaded from /api/v1/sites/ by bbox"
+        f" {len(emb_html) / 1e6:.2f} MB, folium render {emb_t:.3f} s; drawn from vector tiles"
         f" instead: {len(api_html) / 1e6:.2f} MB,"
         f" {api_t:.3f} s ({len(emb_html) / max(1, len(api_html)):.1f}× smaller).",
         "",

@@ -10,11 +10,16 @@ routes as lines; drowning hotspots; incidents as a heat map or clusters (only wh
 passes them or an incidents URL, i.e. for roles that may see single records).
 
 Large layers are not written into the HTML: with `api` (URLs of /api/v1/sites/ and
-/api/v1/incidents/), the page fills the layers from the API for the visible box (bbox) as the
-map moves. With `sites` / `incidents` (GeoJSON / points) the data is embedded instead, for the
-standalone export.
+/api/v1/incidents/), the page draws the sites from the vector tiles /tiles/sites-<kind>/{z}/{x}/{y}.pbf
+(Leaflet.VectorGrid; clusters with a count below the tile server's clustering zoom, single sites
+above it, scoped to the reader by the session cookie) and fetches one site's details from
+/api/v1/sites/<id>/ on a click (`api["tiles"]`, optional, is a tile URL template with {layer},
+{z}, {x}, {y}; by default this server's /tiles/); incidents (only for roles that may see them)
+come from the API.
+With `sites` / `incidents` (GeoJSON / points) the data is embedded instead, for the standalone
+export, which must open from a file with no server behind it.
 
-Offline: Leaflet, leaflet.markercluster and leaflet.heat come from our static files
+Offline: Leaflet, leaflet.markercluster, leaflet.heat and Leaflet.VectorGrid come from our static files
 (core/static/vendor), as links (`assets="static"`) or inlined (`assets="inline"`, for a file
 that must open anywhere); folium's CDN defaults (jQuery, Bootstrap, awesome-markers) are
 dropped. Without a tile server (`tiles=None`) the map shows boundaries and data on a plain
@@ -31,6 +36,7 @@ from branca.element import Element, MacroElement
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -42,8 +48,11 @@ VENDOR_JS = [
     ("leaflet", "vendor/leaflet/leaflet.js"),
     ("markercluster", "vendor/leaflet.markercluster/leaflet.markercluster.js"),
     ("heat", "vendor/leaflet.heat/leaflet-heat.js"),
+    ("vectorgrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"),
     ("childsafe_maps", "maps/maps.js"),
 ]
+# Only pages with a server behind them read vector tiles: the inlined export leaves VectorGrid out.
+SERVER_ONLY_JS = {"vectorgrid"}
 VENDOR_CSS = [
     ("leaflet_css", "vendor/leaflet/leaflet.css"),
     ("markercluster_css", "vendor/leaflet.markercluster/MarkerCluster.css"),
@@ -79,6 +88,8 @@ def _add_assets(m: folium.Map, assets: str) -> None:
         else:
             header.add_child(folium.CssLink(static(path)), name=name)
     for name, path in VENDOR_JS:
+        if assets == "inline" and name in SERVER_ONLY_JS:
+            continue
         if assets == "inline":
             header.add_child(Element(f"<script>{_asset_text(path)}</script>"), name=name)
         else:
@@ -124,6 +135,7 @@ def _labels() -> dict:
         "value": _("Value"),
         "class": _("Class"),
         "details": _("Details"),
+        "commune": _("Commune"),
         "communes": _("Show its communes"),
         "hidden": _("hidden to protect children's privacy"),
         "noData": _("No data"),
@@ -203,6 +215,25 @@ def _add_boundaries(m: folium.Map, boundaries: dict | None) -> None:
         ).add_to(m)
 
 
+def site_tiles(kind: str, sites_url: str, template: str | None = None) -> dict:
+    """What the page needs to draw one kind of site from the vector tiles (maps.js tileSites).
+
+    `template` is a tile URL with {layer}, {z}, {x}, {y} (default: this server's /tiles/);
+    `sites_url` the sites API, whose /<id>/ gives one site's details on a click.
+    """
+    layer = f"sites-{kind}"
+    if template is None:
+        template = reverse("tiles:tile", args=["LAYER", 0, 0, 0]).replace(
+            "LAYER/0/0/0.pbf", "{layer}/{z}/{x}/{y}.pbf"
+        )
+    return {
+        "kind": kind,
+        "layer": layer,
+        "url": template.replace("{layer}", layer),
+        "detail": sites_url.rstrip("/") + "/{id}/",
+    }
+
+
 def _add_data_layers(m, *, api: dict | None, sites: dict | None, incidents: list | None, incident_mode: str):
     labels = json.dumps(_labels())
     script = [f"var labels = {labels};"]
@@ -210,8 +241,8 @@ def _add_data_layers(m, *, api: dict | None, sites: dict | None, incidents: list
         group = folium.FeatureGroup(name=str(title), show=kind in ("drowning_hotspot", "school_route"))
         group.add_to(m)
         if api and api.get("sites"):
-            url = json.dumps(f"{api['sites']}?kind={kind}&page_size=2000")
-            script.append(f"ChildSafeMaps.loadSites(map, {group.get_name()}, {url}, labels);")
+            options = json.dumps(site_tiles(kind, api["sites"], api.get("tiles")))
+            script.append(f"ChildSafeMaps.tileSites(map, {group.get_name()}, {options}, labels);")
         elif sites:
             chosen = [f for f in sites.get("features", []) if f["properties"].get("kind") == kind]
             data = json.dumps({"type": "FeatureCollection", "features": chosen})

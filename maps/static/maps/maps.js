@@ -1,5 +1,6 @@
-/* ChildSafe Map: the behaviour of the folium maps (popups, legend, drill-down, layers loaded
-   from the API for the visible box). No dependency but Leaflet and its two vendored plugins. */
+/* ChildSafe Map: the behaviour of the folium maps (popups, legend, drill-down, sites drawn
+   from the vector tiles, incidents from the API). No dependency but Leaflet and its vendored
+   plugins (markercluster, heat, VectorGrid). */
 window.ChildSafeMaps = (function () {
   "use strict";
   var ICONS = {
@@ -73,31 +74,112 @@ window.ChildSafeMaps = (function () {
     }).addTo(group);
   }
 
-  function boxParam(map) {
-    var b = map.getBounds();
-    var clamp = function (v, lim) { return Math.max(-lim, Math.min(lim, v)).toFixed(5); };
-    return [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180), clamp(b.getNorth(), 90)].join(",");
-  }
+  // Sites from vector tiles (/tiles/sites-<kind>/{z}/{x}/{y}.pbf, scoped to the reader by the
+  // session cookie). Below the tile server's clustering zoom a feature is a cluster of `count`
+  // sites of one kind (without a name); single sites carry id, kind, name. Drawn as SVG in a
+  // pane of their own above the choropleth, so that clicks beside a site still reach the units.
+  var SITES_PANE = "csSites";
+  var ROUTE_COLOUR = "#d7301f";
 
-  function loader(map, group, url, draw) {
-    var last = null;
-    function load() {
-      if (!map.hasLayer(group)) { return; }
-      var q = url + (url.indexOf("?") >= 0 ? "&" : "?") + "bbox=" + boxParam(map);
-      if (q === last) { return; }
-      last = q;
-      fetch(q, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) { if (data && q === last) { group.clearLayers(); draw(data); } })
-        .catch(function () { last = null; });
+  function sitesPane(map) {
+    if (!map.getPane(SITES_PANE)) {
+      map.createPane(SITES_PANE).style.zIndex = 450;
     }
-    map.on("moveend", load);
-    map.on("overlayadd", function (e) { if (e.layer === group) { load(); } });
-    map.whenReady(load);
+    return SITES_PANE;
   }
 
-  function loadSites(map, group, url, labels) {
-    loader(map, group, url, function (data) { addSites(group, data, labels); });
+  function kindColour(kind) {
+    return kind === "school_route" ? ROUTE_COLOUR : (ICONS[kind] || ["", "#333333"])[1];
+  }
+
+  function siteStyle(kind) {
+    var colour = kindColour(kind);
+    return function (p) {
+      var count = p.count || 1;
+      if (kind === "school_route" && p.name !== undefined) {
+        return { color: colour, weight: 3, opacity: 0.9, fill: false };  // a route at detail zooms
+      }
+      return {
+        radius: count > 1 ? Math.min(22, 6 + 3 * Math.log(count) / Math.LN2) : 6,
+        color: "#ffffff", weight: 1.5, opacity: 1,
+        fill: true, fillColor: colour, fillOpacity: count > 1 ? 0.7 : 0.95
+      };
+    };
+  }
+
+  function siteLabel(p, labels) {
+    var kind = (labels.kinds || {})[p.kind] || p.kind;
+    if ((p.count || 1) > 1) { return esc(p.count) + " × " + esc(kind); }
+    return (p.name ? esc(p.name) + " " : "") + "(" + esc(kind) + ")";
+  }
+
+  function sitePopup(map, latlng, p, detailUrl, labels) {
+    var popup = L.popup().setLatLng(latlng).setContent(siteLabel(p, labels)).openOn(map);
+    if (!p.id) { return; }
+    var url = detailUrl.replace("{id}", encodeURIComponent(p.id));
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (f) {
+        if (!f || !f.properties) { return; }
+        var q = f.properties;
+        var kind = (labels.kinds || {})[q.kind] || q.kind;
+        popup.setContent(
+          "<strong>" + esc(q.name) + "</strong><br>" + esc(kind) +
+          (q.commune_name ? "<br>" + esc(labels.commune) + ": " + esc(q.commune_name) : "") +
+          '<br><a href="' + esc(url) + '">' + esc(labels.details) + "</a>"
+        );
+      })
+      .catch(function () { /* the popup keeps the name from the tile */ });
+  }
+
+  // Leaflet 1.9 takes the position of a mouse event on a small circle marker from the marker's
+  // getLatLng(); VectorGrid's point symbolizers (circle markers drawn in tile pixels) have no
+  // latlng, so Leaflet would throw on every hover or click. Give them one, from their tile.
+  function pointsHaveLatLng(grid) {
+    var probe = grid._createLayer({ type: 1, geometry: [[{ x: 0, y: 0 }]], properties: {} }, L.point(1, 1));
+    var proto = Object.getPrototypeOf(probe);
+    if (proto.csLatLng) { return; }
+    proto.csLatLng = true;
+    proto.getLatLng = function () {
+      var r = this._renderer;
+      if (!this._latlng && r && r._map && r._tileCoord) {
+        this._latlng = r._map.unproject(r._tileCoord.scaleBy(r._size).add(this._point), r._tileCoord.z);
+      }
+      return this._latlng;
+    };
+  }
+
+  // One vector-tile layer of one kind of site, added to `group` (the layer control's entry).
+  // options: {kind, url: tile URL template with {z}/{x}/{y}, layer: name of the layer inside the
+  // tile, detail: URL of one site with {id}}.
+  function tileSites(map, group, options, labels) {
+    var styles = {};
+    styles[options.layer] = siteStyle(options.kind);
+    var grid = L.vectorGrid.protobuf(options.url, {
+      rendererFactory: L.svg.tile,
+      vectorTileLayerStyles: styles,
+      interactive: true,
+      pane: sitesPane(map),
+      maxNativeZoom: 20,
+      fetchOptions: { credentials: "same-origin" }
+    });
+    pointsHaveLatLng(grid);
+    var tooltip = L.tooltip({ direction: "top", offset: [0, -6] });
+    grid.on("mouseover", function (e) {
+      tooltip.setLatLng(e.latlng).setContent(siteLabel(e.layer.properties, labels));
+      map.openTooltip(tooltip);
+    });
+    grid.on("mouseout", function () { map.closeTooltip(tooltip); });
+    grid.on("click", function (e) {
+      var p = e.layer.properties;
+      if ((p.count || 1) > 1) {
+        map.setView(e.latlng, Math.min(map.getZoom() + 2, map.getMaxZoom() || 20));
+        return;
+      }
+      sitePopup(map, e.latlng, p, options.detail, labels);
+    });
+    group.addLayer(grid);
+    return grid;
   }
 
   function addIncidents(group, points, mode) {
@@ -130,7 +212,7 @@ window.ChildSafeMaps = (function () {
   }
 
   return {
-    esc: esc, unitPopups: unitPopups, legend: legend, addSites: addSites, loadSites: loadSites,
+    esc: esc, unitPopups: unitPopups, legend: legend, addSites: addSites, tileSites: tileSites,
     addIncidents: addIncidents, loadIncidents: loadIncidents
   };
 })();
