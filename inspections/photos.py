@@ -22,7 +22,7 @@ from pathlib import PurePath
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image, ImageFile, ImageOps
 
 try:
     from PIL import ImageCms
@@ -158,6 +158,9 @@ def photo_clean(
             im.verify()
         # verify() leaves the image unusable, and it checks PNG CRCs but not JPEG scan data,
         # which only a full decode reaches; a cut-off upload fails here.
+        # Pillow's LOAD_TRUNCATED_IMAGES is process-wide and libraries flip it (WeasyPrint sets it
+        # on import, so after the first PDF report a cut-off photo would pass): insist here.
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         with Image.open(BytesIO(data), formats=[open_as]) as im:
             im.load()
             exif_lon, exif_lat, taken_at = _read_exif(im)

@@ -201,6 +201,11 @@ def render_html(data: dict, lang: str, *, checksum: str = "") -> str:
 
 def render_pdf(data: dict, lang: str, *, checksum: str = "") -> bytes:
     import weasyprint  # imported here: only PDF needs it (and the system's Pango)
+    from PIL import ImageFile
+
+    # WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported; reports draw no
+    # raster images, and the photo checks of inspections need it off.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # one INFO line per page otherwise
     return weasyprint.HTML(string=render_html(data, lang, checksum=checksum)).write_pdf()

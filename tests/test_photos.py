@@ -339,6 +339,19 @@ def test_truncated_jpeg():
     assert "damaged or incomplete" in str(exc)
 
 
+def test_truncated_jpeg_is_refused_even_after_weasyprint_loosened_pillow():
+    """WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import (found when the whole
+    suite ran in one process: the PDF report test came first and a cut-off photo passed)."""
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # what `import weasyprint` does
+    try:
+        data = encode(noisy(200, 200), "JPEG", quality=90)
+        assert rejected(data[: len(data) * 6 // 10]).code == "corrupt"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def test_truncated_png():
     data = encode(noisy(200, 200), "PNG")
     assert rejected(data[: len(data) // 2]).code == "corrupt"

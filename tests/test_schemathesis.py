@@ -27,7 +27,7 @@ schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=Non
 schema.config.phases.coverage.enabled = os.environ.get("SCHEMATHESIS_FULL") == "1"
 
 
-class TestHandlerWSGI:
+class HandlerAsWSGI:
     """Django's test ClientHandler as a WSGI application (it keeps the test's DB connection open)."""
 
     def __init__(self):
@@ -43,7 +43,7 @@ class TestHandlerWSGI:
         return [response.content]
 
 
-APP = TestHandlerWSGI()
+APP = HandlerAsWSGI()
 FUZZ = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
