@@ -1,10 +1,14 @@
 """Play-area access: how far each village is from the nearest playground, and per commune
 how many children live within walking reach of one.
 
-Distance is the straight line on the spheroid (ST_Distance on geography, metres).
-The data hold no road or path network; with a network table loaded (pgRouting) the
-walking distance along it would be the right measure, and every output would say
-method = "network". That is not implemented: every output says METHOD.
+Method of distance (stated in every output as `method`):
+- "straight line" (METHOD, the baseline, while no road/path network is loaded): the
+  straight line on the spheroid (ST_Distance on geography, metres);
+- "network" (NETWORK_METHOD, as soon as `manage.py import_paths` has loaded one): the
+  walking distance along the network, pgRouting; see planning.network for how places
+  join it. Which one is in effect is decided once per analysis (distance_method()).
+
+The rest of this note is about the straight line.
 
 Served or not (commune_access, siting): a grid of UTM 48N cells and a hash semi-join,
 no probe per village (village_service_ctes); only distances within ±0.5 % of the
@@ -28,10 +32,20 @@ from django.utils.translation import gettext_lazy as _
 
 from places.models import Site
 
+from . import network
 from .exceptions import PlanningInvalid
 
 METHOD = "straight line"
+NETWORK_METHOD = "network"
 METHOD_LABEL = _("straight line")
+METHOD_LABELS = {METHOD: METHOD_LABEL, NETWORK_METHOD: _("along the road and path network")}
+
+
+def distance_method() -> str:
+    """NETWORK_METHOD when a road/path network is loaded, else METHOD (the straight line)."""
+    return NETWORK_METHOD if network.loaded() else METHOD
+
+
 KNN_CANDIDATES = 8
 UTM_SRID = 32648  # metric work in UTM 48N
 UTM_MARGIN = 1.005
@@ -141,10 +155,47 @@ def village_service_ctes(staged: "Sources", threshold_m: float) -> tuple[str, li
     return sql, params
 
 
-def village_service_sql(staged: "Sources", threshold_m: float) -> tuple[str, list]:
+def network_service_ctes(staged: "Sources") -> tuple[str, list]:
+    """village_service_ctes's vv and hit when a network is in effect: hit = the villages of
+    planning_net_reach (stage_service with method "network")."""
+    sql = f"""
+        vv AS MATERIALIZED (
+            SELECT v.id, v.commune_id, v.children, v.geom, ST_Transform(v.geom, {UTM_SRID}) AS utm
+              FROM ({staged.villages}) v
+        ),
+        hit AS MATERIALIZED (
+            SELECT vv.id, vv.commune_id, vv.children FROM vv JOIN planning_net_reach r ON r.id = vv.id
+        )"""
+    return sql, list(staged.village_params)
+
+
+def stage_service(cur, staged: "Sources", threshold_m: float, method: str) -> None:
+    """What village_service_* needs: the grid cells (straight line) or, along the network,
+    each village's nearest playground within the threshold (planning_net_reach)."""
+    if method == NETWORK_METHOD:
+        network.stage_village_reach(
+            cur,
+            villages_sql=staged.villages,
+            village_params=staged.village_params,
+            playgrounds_sql=staged.playgrounds,
+            playground_params=staged.playground_params,
+            limit_m=threshold_m,
+            threshold_m=threshold_m,
+        )
+    else:
+        stage_cells(cur, staged, threshold_m)
+
+
+def service_ctes(staged: "Sources", threshold_m: float, method: str = METHOD) -> tuple[str, list]:
+    if method == NETWORK_METHOD:
+        return network_service_ctes(staged)
+    return village_service_ctes(staged, threshold_m)
+
+
+def village_service_sql(staged: "Sources", threshold_m: float, method: str = METHOD) -> tuple[str, list]:
     """SELECT per village: id, commune_id, children, geom, utm (UTM 48N), served (bool);
-    see village_service_ctes."""
-    ctes, params = village_service_ctes(staged, threshold_m)
+    see village_service_ctes (network: network_service_ctes)."""
+    ctes, params = service_ctes(staged, threshold_m, method)
     sql = f"""WITH {ctes}
         SELECT vv.id, vv.commune_id, vv.children, vv.geom, vv.utm, hit.id IS NOT NULL AS served
           FROM vv LEFT JOIN hit ON hit.id = vv.id"""
@@ -279,12 +330,32 @@ def village_access(
     villages: QuerySet[Site] | None = None,
     playgrounds: QuerySet[Site] | None = None,
 ) -> list[VillageAccess]:
-    """Each active village with the straight-line distance (m) to the nearest active playground."""
+    """Each active village with the distance (m) to the nearest active playground: straight
+    line, or along the network when one is loaded (then None when no playground can be
+    reached through it at all)."""
     threshold = check_threshold(threshold_m)
+    method = distance_method()
     with transaction.atomic(), connection.cursor() as cur:
         sources = stage_playgrounds(cur, sources_for(villages=villages, playgrounds=playgrounds))
-        sql, params = nearest_sql(sources)
-        cur.execute(f"{sql} ORDER BY v.id", params)
+        if method == NETWORK_METHOD:
+            network.stage_village_reach(
+                cur,
+                villages_sql=sources.villages,
+                village_params=sources.village_params,
+                playgrounds_sql=sources.playgrounds,
+                playground_params=sources.playground_params,
+                limit_m=network.UNLIMITED_M,
+                threshold_m=threshold,
+                nearest=True,
+            )
+            cur.execute(
+                f"SELECT v.id, v.name, v.commune_id, v.children, r.playground_id, r.distance_m"
+                f" FROM ({sources.villages}) v LEFT JOIN planning_net_reach r ON r.id = v.id ORDER BY v.id",
+                list(sources.village_params),
+            )
+        else:
+            sql, params = nearest_sql(sources)
+            cur.execute(f"{sql} ORDER BY v.id", params)
         rows = cur.fetchall()
     return [
         VillageAccess(
@@ -296,6 +367,7 @@ def village_access(
             distance_m=dist,
             served=dist is not None and dist <= threshold,
             threshold_m=threshold,
+            method=method,
         )
         for vid, name, commune_id, children, pid, dist in rows
     ]
@@ -318,7 +390,7 @@ class CommuneAccess:
     method: str = METHOD
 
 
-def commune_access_sql(sources: Sources, threshold_m: float) -> tuple[str, list]:
+def commune_access_sql(sources: Sources, threshold_m: float, method: str = METHOD) -> tuple[str, list]:
     """One statement: is any playground within the threshold of each village, then GROUP BY
     the stored commune key of each village and each playground, joined to every one of
     today's communes (zeros included). Needs stage_playgrounds and stage_cells.
@@ -328,7 +400,7 @@ def commune_access_sql(sources: Sources, threshold_m: float) -> tuple[str, list]
     MATERIALIZED: the planner guesses one commune and would otherwise re-run the
     aggregate for each of the 38 (21 s instead of 0.8 s on the demo data).
     """
-    ctes, ctes_params = village_service_ctes(sources, threshold_m)
+    ctes, ctes_params = service_ctes(sources, threshold_m, method)
     sql = f"""
         WITH {ctes},
         v AS MATERIALIZED (
@@ -354,10 +426,11 @@ def commune_access_sql(sources: Sources, threshold_m: float) -> tuple[str, list]
 
 
 def commune_rows(sources: Sources, threshold_m: float) -> list[CommuneAccess]:
+    method = distance_method()
     with transaction.atomic(), connection.cursor() as cur:
         staged = stage_playgrounds(cur, sources, knn=False)
-        stage_cells(cur, staged, threshold_m)
-        sql, params = commune_access_sql(staged, threshold_m)
+        stage_service(cur, staged, threshold_m, method)
+        sql, params = commune_access_sql(staged, threshold_m, method)
         cur.execute(sql, params)
         rows = cur.fetchall()
     out = []
@@ -376,6 +449,7 @@ def commune_rows(sources: Sources, threshold_m: float) -> list[CommuneAccess]:
                 playgrounds=playgrounds,
                 playgrounds_per_1000_children=playgrounds * 1000 / children if children else None,
                 threshold_m=threshold_m,
+                method=method,
             )
         )
     return out
@@ -388,5 +462,6 @@ def commune_access(
     playgrounds: QuerySet[Site] | None = None,
 ) -> list[CommuneAccess]:
     """Per commune in force today: children (sum of the villages' child_count) served and
-    unserved at `threshold_m`, playgrounds, playgrounds per 1,000 children. One SQL statement."""
+    unserved at `threshold_m`, playgrounds, playgrounds per 1,000 children. One SQL statement
+    (after staging; along the network, one pgr_drivingDistance before it)."""
     return commune_rows(sources_for(villages=villages, playgrounds=playgrounds), check_threshold(threshold_m))

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 
 from . import exports
-from .access import COMMUNES_SQL
+from .access import COMMUNES_SQL, distance_method
 from .priority import PriorityRow, clean_weights, commune_priority
 from .scope import PlanningScope, planning_scope
 from .siting import SitingResult, greedy_sites
@@ -32,6 +32,11 @@ class Ranking:
     threshold_m: float
     scope: PlanningScope
 
+    @property
+    def method(self) -> str:
+        """The method of distance the ranking was computed with (access.distance_method)."""
+        return self.rows[0].method if self.rows else distance_method()
+
     def file(self, fmt: str) -> tuple[bytes, str]:
         params = exports.ranking_parameters(
             rows=self.rows,
@@ -39,6 +44,7 @@ class Ranking:
             threshold_m=self.threshold_m,
             scope_label=scope_label(self.scope),
             exact=self.scope.exact_incidents,
+            method=self.method,
         )
         return exports.render(fmt, params, [exports.ranking_table(self.rows)])
 

@@ -18,7 +18,7 @@ from core.params import choice_param, float_param, reject_unknown_params
 from core.serializers import LonLatSerializer
 
 from . import analysis
-from .access import METHOD, commune_access
+from .access import commune_access, distance_method
 from .exports import FORMATS
 from .priority import DEFAULT_WEIGHTS
 from .scope import planning_scope
@@ -63,9 +63,10 @@ class PlanningViewSet(viewsets.ViewSet):
         reject_unknown_params(request, {"threshold_m"})
         threshold = float_param(request, "threshold_m", 1000.0, minimum=1, maximum=50_000)
         rows = commune_access(threshold_m=threshold, villages=scope.villages())
+        method = rows[0].method if rows else distance_method()
         if scope.communes is not None:
             rows = [r for r in rows if r.commune_id in scope.communes]
-        return Response({"method": METHOD, "threshold_m": threshold, "communes": [asdict(r) for r in rows]})
+        return Response({"method": method, "threshold_m": threshold, "communes": [asdict(r) for r in rows]})
 
     @extend_schema(
         parameters=[OpenApiParameter("threshold_m", OpenApiTypes.NUMBER), FORMAT_PARAM]
@@ -90,7 +91,7 @@ class PlanningViewSet(viewsets.ViewSet):
             return file_response(*result.file(fmt), "play-area-priority", fmt)
         return Response(
             {
-                "method": METHOD,
+                "method": result.method,
                 "threshold_m": threshold,
                 "weights": result.weights,
                 "area": analysis.scope_label(result.scope),

@@ -21,7 +21,7 @@ from openpyxl import Workbook
 from incidents.suppression import HIDDEN_LABEL
 from places.models import Site
 
-from .access import METHOD_LABEL
+from .access import METHOD, METHOD_LABELS
 from .priority import DEFAULT_WEIGHTS, INCIDENT_YEARS, PriorityRow, incident_period
 from .siting import SitingResult
 
@@ -58,9 +58,10 @@ def _when(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
 
 
-def common_parameters(*, threshold_m: float, scope_label: str, method: str = METHOD_LABEL) -> list[tuple]:
+def common_parameters(*, threshold_m: float, scope_label: str, method: str = METHOD) -> list[tuple]:
+    """method: access.METHOD or access.NETWORK_METHOD, written as its label."""
     return [
-        (_("Method of distance"), str(method)),
+        (_("Method of distance"), str(METHOD_LABELS[method])),
         (_("Walking distance threshold (m)"), threshold_m),
         (_("Area"), scope_label),
         (_("Date of this file"), _when(timezone.now())),
@@ -69,12 +70,18 @@ def common_parameters(*, threshold_m: float, scope_label: str, method: str = MET
 
 
 def ranking_parameters(
-    *, rows: list[PriorityRow], weights: dict[str, float], threshold_m: float, scope_label: str, exact: bool
+    *,
+    rows: list[PriorityRow],
+    weights: dict[str, float],
+    threshold_m: float,
+    scope_label: str,
+    exact: bool,
+    method: str = METHOD,
 ) -> list[tuple]:
     labels = component_labels()
     start, end = incident_period(timezone.localdate())
     years = rows[0].years if rows else {}
-    out = common_parameters(threshold_m=threshold_m, scope_label=scope_label)
+    out = common_parameters(threshold_m=threshold_m, scope_label=scope_label, method=method)
     out += [(_("Weight: %(name)s") % {"name": labels[n]}, weights[n]) for n in DEFAULT_WEIGHTS]
     out += [
         (
@@ -138,7 +145,7 @@ def ranking_table(rows: list[PriorityRow]) -> Table:
 def siting_parameters(
     *, result: SitingResult, threshold_m: float, scope_label: str, only_ed: bool, candidates_label: str
 ) -> list[tuple]:
-    out = common_parameters(threshold_m=threshold_m, scope_label=scope_label)
+    out = common_parameters(threshold_m=threshold_m, scope_label=scope_label, method=result.method)
     out += [
         (_("Budget (new play areas)"), result.budget),
         (_("Only extremely difficult communes"), _("yes") if only_ed else _("no")),

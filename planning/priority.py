@@ -243,6 +243,7 @@ def priority_rows(
                 children_0_15=stats.get((uid, "children_0_15")),
                 years=years,
                 threshold_m=threshold,
+                method=a.method,
             )
         )
     # Round before comparing so float noise does not decide a tie; the code does.

@@ -11,7 +11,12 @@
    the most children (ties → lowest candidate index); a max-heap with lazy updates
    (a candidate's gain only shrinks, so a popped gain that is still current is the best).
 
-Straight-line distance: see access.METHOD.
+With a road/path network loaded (access.distance_method() == "network"), "served" in 1.
+is along the network (access.stage_service) and step 2's pairs are the unserved villages
+within threshold_m of each candidate along it: one pgr_drivingDistance from every
+candidate at once, each search stopped at the threshold (planning.network.coverage_pairs).
+Candidates join the network as villages do (nearest segment + straight connector); a
+village chosen as a candidate covers itself. The greedy step is the same.
 """
 
 # ruff: noqa: S608 - SQL assembled from this package's constant snippets and Django-compiled querysets; values travel as parameters.
@@ -27,15 +32,18 @@ from django.utils.translation import gettext as _
 from places.models import StatIndicator, UnitStatistic
 from places.selectors import today
 
+from . import network
 from .access import (
     COMMUNES_SQL,
     METHOD,
+    NETWORK_METHOD,
     UTM_SRID,
     Sources,
     check_threshold,
+    distance_method,
     served_params,
-    stage_cells,
     stage_playgrounds,
+    stage_service,
     village_service_sql,
 )
 from .exceptions import PlanningInvalid
@@ -206,6 +214,7 @@ def siting_run(
     before/after table only for them; the villages come from `sources`."""
     budget = _clean_budget(budget)
     threshold = check_threshold(threshold_m)
+    method = distance_method()
     with transaction.atomic(), connection.cursor() as cur:
         points = None  # (longitudes, latitudes, communes); in planning_point(_commune) too
         if candidates is not None:
@@ -215,8 +224,8 @@ def siting_run(
         # Served today: any playground within the threshold (access.village_service_sql, as
         # access.commune_access_sql counts). No index or ANALYZE on this table of every
         # village: only the unserved ones are searched spatially.
-        stage_cells(cur, staged, threshold)
-        served, served_args = village_service_sql(staged, threshold)
+        stage_service(cur, staged, threshold, method)
+        served, served_args = village_service_sql(staged, threshold, method)
         # The UTM geometry is kept only where it is used: unserved villages, and every
         # village when the villages are the candidates.
         cur.execute(
@@ -257,15 +266,18 @@ def siting_run(
                 "DELETE FROM planning_candidate WHERE commune_id IS NULL OR NOT commune_id = ANY(%s)",
                 [list(_extremely_difficult_ids(year))],
             )
-        # Candidate × unserved-village pairs, once, through the index (served_sql's test).
-        cur.execute(
-            "SELECT c.i, v.id, v.children, v.commune_id FROM planning_candidate c JOIN planning_unserved v"
-            " ON ST_DWithin(v.utm, c.utm, %s)"
-            " AND (ST_DWithin(v.utm, c.utm, %s) OR ST_DWithin(v.geom::geography, c.geom::geography, %s))"
-            " ORDER BY c.i, v.id",
-            served_params(threshold),
-        )
-        pairs = cur.fetchall()
+        if method == NETWORK_METHOD:
+            pairs = _network_pairs(cur, threshold)
+        else:
+            # Candidate × unserved-village pairs, once, through the index (served_sql's test).
+            cur.execute(
+                "SELECT c.i, v.id, v.children, v.commune_id FROM planning_candidate c"
+                " JOIN planning_unserved v ON ST_DWithin(v.utm, c.utm, %s)"
+                " AND (ST_DWithin(v.utm, c.utm, %s) OR ST_DWithin(v.geom::geography, c.geom::geography, %s))"
+                " ORDER BY c.i, v.id",
+                served_params(threshold),
+            )
+            pairs = cur.fetchall()
         cur.execute(
             "SELECT i, village_id, ST_X(geom), ST_Y(geom), commune_id FROM planning_candidate ORDER BY i"
         )
@@ -331,7 +343,28 @@ def siting_run(
         communes=rows,
         candidates=len(cands),
         villages=villages_out,
+        method=method,
     )
+
+
+def _network_pairs(cur, threshold: float) -> list[tuple[int, int, int, int]]:
+    """(candidate i, village id, children, commune id) of the unserved villages within the
+    threshold of each candidate along the network, ordered as the straight-line pairs."""
+    found = network.coverage_pairs(
+        cur,
+        candidates_sql="SELECT i AS id, geom FROM planning_candidate",
+        villages_sql="SELECT id, geom FROM planning_unserved",
+        threshold_m=threshold,
+        attached="planning_net_v",  # every village, tied to the network by access.stage_service
+    )
+    cur.execute("SELECT id, children, commune_id FROM planning_unserved")
+    info = {vid: (children, cid) for vid, children, cid in cur.fetchall()}
+    # A village chosen as a candidate serves itself, however far it lies from any path.
+    cur.execute(
+        "SELECT c.i, c.village_id FROM planning_candidate c JOIN planning_unserved v ON v.id = c.village_id"
+    )
+    pairs = set(found) | set(cur.fetchall())
+    return sorted((i, vid, *info[vid]) for i, vid in pairs)
 
 
 def _greedy(budget, covers, children_of, cands) -> tuple[list[Pick], str]:

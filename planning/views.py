@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from . import analysis
-from .access import METHOD_LABEL
+from .access import METHOD_LABELS, NETWORK_METHOD, distance_method
 from .exceptions import PlanningInvalid
 from .exports import FORMATS, component_labels
 from .forms import PriorityForm, SitingForm
@@ -100,6 +100,7 @@ def index(request):
         if run is None:
             status = 400
 
+    method = run.result.method if run else ranking.method if ranking else distance_method()
     labels = component_labels()
     layer = (form.cleaned_data.get("layer") if form.is_bound and form.is_valid() else None) or "unserved"
     context = {
@@ -109,7 +110,8 @@ def index(request):
         "ranking": ranking,
         "run": run,
         "scope_label": analysis.scope_label(scope),
-        "method": METHOD_LABEL,
+        "method": METHOD_LABELS[method],
+        "network": method == NETWORK_METHOD,
         "components": [(n, labels[n]) for n in DEFAULT_WEIGHTS],
         "weight_fields": [form[f"w_{n}"] for n in DEFAULT_WEIGHTS],
         "query": request.GET.urlencode(),

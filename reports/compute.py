@@ -12,7 +12,8 @@ Definitions (stated in the report itself as well):
   (opened by then, deadline passed, not verified by then; the end is today for a running period);
 - incidents: incidents.aggregates.aggregate_table on the scope's row, small numbers hidden unless the
   report is exact;
-- play-area access: planning.access.commune_access (straight line, 1,000 m) on the villages of the scope;
+- play-area access: planning.access.commune_access (1,000 m; straight line, or along the road and path
+  network once one is loaded, as the note says) on the villages of the scope;
   new play areas: playgrounds registered in the period.
 """
 
@@ -22,6 +23,7 @@ from datetime import date, timedelta
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone, translation
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from incidents.aggregates import aggregate_table
@@ -42,11 +44,16 @@ from inspections.scoping import area_q
 from maps.indicators import HAZARD_KINDS, INDICATORS, indicator_table, inspection_rules
 from places.kinds import KIND_CHOICES
 from places.models import AdminLevel, AdminUnit, CrosswalkLink, Site, SiteStatus
-from planning.access import commune_access
+from planning.access import METHOD_LABELS, commune_access, distance_method
 
 ACCESS_THRESHOLD_M = 1000
 FAILED_ITEMS_LIMIT = 10
 INCIDENT_BREAKDOWNS = ("kind", "age_band", "sex", "outcome")
+
+
+def lazy_format(text, **params):
+    """`text % params`, formatted when read (so that both() renders each language)."""
+    return lazy(lambda: str(text) % {k: str(v) for k, v in params.items()}, str)()
 
 
 def both(text) -> dict:
@@ -514,7 +521,7 @@ def access_section(scope: ReportScope, period: Period, communes: list[AdminUnit]
             column("commune", _("Commune"), "text"),
             column("villages", _("Villages")),
             column("children", _("Children in villages")),
-            column("served", _("Children within %(m)s m of a play area") % {"m": ACCESS_THRESHOLD_M}),
+            column("served", lazy_format(_("Children within %(m)s m of a play area"), m=ACCESS_THRESHOLD_M)),
             column("unserved", _("Children out of reach")),
             column("share_served", _("Share within reach"), "pct"),
             column("playgrounds", _("Play areas")),
@@ -523,8 +530,11 @@ def access_section(scope: ReportScope, period: Period, communes: list[AdminUnit]
         rows,
         total,
         note=both(
-            _("Distance to a play area in a straight line; within reach: %(m)s m or less.")
-            % {"m": ACCESS_THRESHOLD_M}
+            lazy_format(
+                _("Distance to a play area (%(method)s); within reach: %(m)s m or less."),
+                m=ACCESS_THRESHOLD_M,
+                method=METHOD_LABELS[distance_method()],
+            )
         ),
     )
 

@@ -103,6 +103,10 @@ if [ -z "${DATABASE_URL:-}" ]; then
   if [ ! -f "/usr/share/postgresql/$major/extension/postgis.control" ]; then
     apt_install "postgresql-$major-postgis-3"
   fi
+  # pgRouting: play-area access along a road/path network (planning, manage.py import_paths).
+  if [ ! -f "/usr/share/postgresql/$major/extension/pgrouting.control" ]; then
+    apt_install "postgresql-$major-pgrouting"
+  fi
 fi
 
 # --- 3. virtualenv -------------------------------------------------------------

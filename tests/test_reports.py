@@ -305,6 +305,11 @@ def test_every_number_of_the_exact_provincial_report(world):
     assert access[world["city"].code] == [1, 100, 100, 0, 1.0, 1, 1]
     assert access[world["sinho"].code] == [1, 50, 0, 50, 0.0, 0, 0]
     assert t["play_access"]["total"][2:] == [2, 150, 100, 50, 0.6667, 1, 1]
+    # The distance method in effect, frozen in both languages (no road network loaded here).
+    note = t["play_access"]["note"]
+    assert "(straight line)" in note["en"] and "(đường thẳng)" in note["vi"]
+    served = next(c for c in t["play_access"]["columns"] if c["key"] == "served")["label"]
+    assert served["en"].startswith("Children within 1000 m") and served["vi"] != served["en"]
 
     m = {row[0]: row[2:] for row in t["map"]["rows"]}
     assert m[world["city"].code] == [3, 1, 0.3333, 7]
