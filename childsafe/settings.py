@@ -264,6 +264,12 @@ REST_FRAMEWORK = {
         "core.auth.ThrottledBasicAuthentication",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON nested too deeply for Python is a 400 (DRF's own parser let the RecursionError through).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.NestingSafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # `format` is a real query parameter of ours (export format), not a renderer switch.
     "URL_FORMAT_OVERRIDE": None,
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",

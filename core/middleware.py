@@ -37,7 +37,7 @@ def _nul_in_json(body: bytes) -> str | None:
         return None
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None  # not JSON: the view's parser answers 400 with its own message
     stack = [("body", data)]
     while stack:

@@ -69,7 +69,7 @@ from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from places.importer import ImportReport, RowError
+from places.importer import ImportReport, RowError, unpacked_too_far
 from places.selectors import today
 
 from .models import AgeBand, Incident, IncidentKind, Outcome, Sex
@@ -77,6 +77,9 @@ from .privacy import fold, identifying_column
 from .services import IncidentInvalid, incident_record
 
 MAX_ROWS = 20_000
+# openpyxl holds the shared strings of a workbook in memory: a few kB of zip can declare gigabytes.
+# 20 000 rows of incidents unpack to a few MB; zipfile never inflates a member past its declared size.
+MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024
 CIRCUMSTANCES_MAX = Incident._meta.get_field("circumstances").max_length
 SOURCE_MAX = Incident._meta.get_field("source").max_length
 REFERENCE_MAX = Incident._meta.get_field("reference").max_length
@@ -216,6 +219,12 @@ def _csv_lines(data: bytes) -> Iterator[Line]:
 
 
 def _xlsx_lines(data: bytes) -> Iterator[Line]:
+    try:
+        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise IncidentFileError(_("not a readable XLSX workbook")) from exc
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise IncidentFileError(unpacked_too_far(MAX_XLSX_UNPACKED_BYTES))
     try:
         # data_only=False: a formula is read as a formula, so that it can be refused.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)

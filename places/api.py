@@ -20,6 +20,7 @@ from rest_framework_gis.fields import GeometryField
 
 from core.functions import Multi, SimplifyPreserveTopology
 from core.params import int_param, reject_unknown_params
+from core.parsers import NestingSafeJSONParser
 from inspections.scoping import can_edit_sites
 
 from .exporter import EXPORT_FORMATS, ExportError, export_sites
@@ -86,6 +87,46 @@ class ImportRequestSerializer(serializers.Serializer):
     kind = serializers.CharField(required=False, help_text="Kind for files without a kind column")
 
 
+# The members of a GeoJSON Feature we read; anything else is a mistake to report, not drop.
+FEATURE_MEMBERS = {"type", "id", "geometry", "properties", "bbox"}
+
+
+def feature_data(data, serializer):
+    """The request body as the site serializer reads it; unknown names are refused.
+
+    drf-gis reads a Feature only when it has "properties", and ignores names it does not know:
+    a PATCH of {"type": "Feature", "geometry": …} or a misspelt property used to answer 200 and
+    change nothing. Read-only properties (as a GET returns them) are accepted and ignored.
+    """
+    if not isinstance(data, dict):
+        return data  # a form post (QueryDict) or a non-object: the serializer reports it
+    known = set(serializer.fields) | {"geom"}
+    if "properties" in data or "geometry" in data or data.get("type") == "Feature":
+        errors = {
+            name: [_("unknown member of a GeoJSON Feature (expected type, geometry, properties)")]
+            for name in sorted(set(data) - FEATURE_MEMBERS, key=str)
+        }
+        props = data.get("properties", {})
+        if isinstance(props, dict):
+            for name in sorted(set(props) - known - {"id"}, key=str):
+                errors[f"properties.{name}"] = [
+                    _("unknown property (expected: %(names)s)")
+                    % {"names": ", ".join(sorted(serializer.fields))}
+                ]
+        if errors:
+            raise ValidationError(errors)
+        return {**data, "properties": props}
+    unknown = sorted(set(data) - known - {"id", "type"}, key=str)
+    if unknown:
+        raise ValidationError(
+            {
+                name: [_("unknown field (send a GeoJSON Feature with type, geometry, properties)")]
+                for name in unknown
+            }
+        )
+    return data
+
+
 class CanEditSites(BasePermission):
     """Reads for everyone (scoped by the selectors); writes for agency staff and the coordinator."""
 
@@ -106,6 +147,7 @@ class SiteViewSet(
 
     serializer_class = SiteSerializer
     permission_classes = [CanEditSites]
+    parser_classes = [NestingSafeJSONParser, FormParser, MultiPartParser]
     filterset_class = SiteFilter
     filter_backends = [StrictBBoxFilter, *viewsets.GenericViewSet.filter_backends]
     bbox_filter_field = "geom"
@@ -191,14 +233,15 @@ class SiteViewSet(
             raise ValidationError(errors)
 
     def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
+        serializer = self.get_serializer(data=feature_data(request.data, self.get_serializer()))
         self._check(serializer)
         site = self._write(serializer)
         return Response(self.get_serializer(site).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         site = self.get_object()
-        serializer = self.get_serializer(site, data=request.data, partial=kwargs.get("partial", False))
+        data = feature_data(request.data, self.get_serializer())
+        serializer = self.get_serializer(site, data=data, partial=kwargs.get("partial", False))
         self._check(serializer)
         site = self._write(serializer, site)
         return Response(self.get_serializer(site).data)

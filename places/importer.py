@@ -51,7 +51,14 @@ from django.utils.translation import gettext as _
 from .kinds import KINDS
 from .models import Site, SiteStatus
 from .selectors import unit_ids_at
-from .validation import SiteInvalid, clean_attributes, clean_geometry, clean_kind
+from .validation import (
+    MAX_VERTICES,
+    SiteInvalid,
+    clean_attributes,
+    clean_geometry,
+    clean_kind,
+    too_many_vertices,
+)
 
 FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile", ".csv": "csv"}
 
@@ -349,6 +356,16 @@ def _read_geojson(path: Path) -> _Parsed:
         # RFC 7946 3.1: empty "coordinates" may be read as a null geometry, reported as empty.
         if geometry is None or (isinstance(geometry, dict) and geometry.get("coordinates", None) == []):
             continue
+        if (positions := _position_count(geometry)) > MAX_VERTICES:
+            # Refused before shapely builds it: its GeoJSON reader walks positions in Python.
+            row.errors["geometry"] = [too_many_vertices(positions)]
+            continue
+        if _has_open_ring(geometry):
+            # shapely would close the ring silently; RFC 7946 3.1.6 requires it closed (the API refuses it).
+            row.errors["geometry"] = [
+                _("a polygon ring is not closed (its last position must repeat the first)")
+            ]
+            continue
         try:
             # Through shapely rather than OGR's JSON reader: a third of the time on 10^4 features.
             row.geom = GEOSGeometry(memoryview(shapely.to_wkb(shapely.geometry.shape(geometry))))
@@ -367,6 +384,53 @@ def _read_geojson(path: Path) -> _Parsed:
         else:
             row.geom.srid = srid
     return _Parsed("geojson", "feature", columns, rows)
+
+
+def _position_count(geometry) -> int:
+    """Positions in a GeoJSON geometry, counted by list lengths only (malformed parts count 0)."""
+    if not isinstance(geometry, dict):
+        return 0
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if kind == "GeometryCollection":
+        parts = geometry.get("geometries")
+        return sum(_position_count(g) for g in parts) if isinstance(parts, list) else 0
+    depth = {
+        "Point": 0,
+        "MultiPoint": 1,
+        "LineString": 1,
+        "MultiLineString": 2,
+        "Polygon": 2,
+        "MultiPolygon": 3,
+    }
+    if kind not in depth or not isinstance(coords, list):
+        return 0
+    if depth[kind] == 0:
+        return 1
+    lists = [coords]
+    for _level in range(depth[kind] - 1):
+        lists = [part for item in lists for part in item if isinstance(part, list)]
+    return sum(len(item) for item in lists)
+
+
+def _has_open_ring(geometry) -> bool:
+    """True when a Polygon's or MultiPolygon's ring does not end where it starts (malformed shapes: False,
+    left to the geometry reader to refuse)."""
+    if not isinstance(geometry, dict):
+        return False
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if kind == "GeometryCollection":
+        parts = geometry.get("geometries")
+        return isinstance(parts, list) and any(_has_open_ring(g) for g in parts)
+    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else None
+    if not isinstance(polygons, list):
+        return False
+    for rings in polygons:
+        if not isinstance(rings, list):
+            continue
+        for ring in rings:
+            if isinstance(ring, list) and len(ring) >= 2 and ring[0] != ring[-1]:
+                return True
+    return False
 
 
 def _csv_text(cell: str) -> str:
@@ -458,7 +522,18 @@ def _read_csv(path: Path) -> _Parsed:
 def _csv_geometry(cells: dict, wkt_col: str | None, xy_cols: tuple[str, str] | None) -> GEOSGeometry | None:
     if wkt_col:
         text = (cells.get(wkt_col) or "").strip()
-        return GEOSGeometry(text) if text else None  # WKT, EWKT (SRID=…;), hex WKB or GeoJSON
+        if not text:
+            return None
+        try:
+            return GEOSGeometry(text)  # WKT, EWKT (SRID=…;), hex WKB or GeoJSON
+        except (GEOSException, ValueError) as exc:
+            # GEOS's reason ("Points of LinearRing do not form a closed linestring") goes to the log
+            # only; shapely's reader of the same WKT hands it over.
+            try:
+                shapely.from_wkt(text)
+            except (shapely.errors.ShapelyError, ValueError) as reason:
+                raise ValueError(_("not valid WKT: %(reason)s") % {"reason": reason}) from exc
+            raise
     x, y = ((cells.get(c) or "").strip() for c in xy_cols)
     if not x and not y:
         return None
@@ -471,6 +546,11 @@ def _csv_geometry(cells: dict, wkt_col: str | None, xy_cols: tuple[str, str] | N
             _("%(x)s/%(y)s must be numbers: %(values)s")
             % {"x": xy_cols[0], "y": xy_cols[1], "values": f"{x}, {y}"}
         ) from None
+
+
+def unpacked_too_far(limit: int) -> str:
+    """The message for a zip (a zipped shapefile, an XLSX workbook) that inflates past `limit` bytes."""
+    return _("the zip file unpacks to more than %(limit)d MB") % {"limit": limit // 2**20}
 
 
 @contextmanager
@@ -510,10 +590,7 @@ def _shapefile_from_zip(path: Path) -> Iterator[Path]:
                     while chunk := src.read(1 << 20):
                         budget -= len(chunk)
                         if budget < 0:
-                            raise ImportFileError(
-                                _("the zip file unpacks to more than %(limit)d MB")
-                                % {"limit": MAX_UNZIPPED_BYTES // 2**20}
-                            )
+                            raise ImportFileError(unpacked_too_far(MAX_UNZIPPED_BYTES))
                         dst.write(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
             raise ImportFileError(

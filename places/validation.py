@@ -4,6 +4,7 @@ the admin and the file import. Messages name the field and say what is wrong."""
 import math
 from datetime import date
 
+import shapely
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry
 from django.utils.translation import gettext as _
@@ -12,6 +13,9 @@ from .kinds import KINDS
 
 LON_RANGE = (-180.0, 180.0)
 LAT_RANGE = (-90.0, 90.0)
+# A site is a pond, a yard or a route, not a coastline: far more vertices would slow every map,
+# tile and export of its area (an honest school route has a few thousand).
+MAX_VERTICES = 100_000
 
 
 class SiteInvalid(Exception):
@@ -20,6 +24,13 @@ class SiteInvalid(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
+
+
+def too_many_vertices(count: int) -> str:
+    return _("too many vertices: %(count)d (at most %(max)d); simplify the geometry") % {
+        "count": count,
+        "max": MAX_VERTICES,
+    }
 
 
 def clean_kind(kind) -> str:
@@ -73,6 +84,8 @@ def clean_geometry(kind: str, geom: GEOSGeometry | None, *, make_valid: bool = F
     spec = KINDS[kind]
     if geom is None or geom.empty:
         raise SiteInvalid({"geometry": [_("empty geometry")]})
+    if geom.num_points > MAX_VERTICES:
+        raise SiteInvalid({"geometry": [too_many_vertices(geom.num_points)]})
     # GEOS walks every vertex for the extent: compute it once, again only after a reprojection.
     extent = geom.extent
     if _has_non_finite(extent):
@@ -131,7 +144,23 @@ def clean_geometry(kind: str, geom: GEOSGeometry | None, *, make_valid: bool = F
             )
         repaired.srid = 4326
         geom = repaired
-    return geom
+    return _outer_rings_counter_clockwise(geom)
+
+
+def _outer_rings_counter_clockwise(geom: GEOSGeometry) -> GEOSGeometry:
+    """Store polygons the RFC 7946 way (outer rings counter-clockwise, holes clockwise).
+
+    Shapefiles and many GIS tools write outer rings clockwise; the orientation carries no
+    meaning here, so it is normalised rather than refused, and GeoJSON out is conformant.
+    """
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return geom
+    shape = shapely.from_wkb(bytes(geom.wkb))
+    oriented = shapely.orient_polygons(shape, exterior_cw=False)
+    if shapely.equals_exact(shape, oriented, tolerance=0):
+        return geom
+    out = GEOSGeometry(memoryview(shapely.to_wkb(oriented)), srid=4326)
+    return out
 
 
 def _force_2d(geom: GEOSGeometry) -> str:
