@@ -4,7 +4,8 @@ Run: `.venv/bin/python bench/ogc.py` (part of `make bench`). It:
 1. creates (once) the database `childsafe_bench_ogc` (BENCH_OGC_DB), migrates it and loads the
    Lai Châu units; fills `places_site` by SQL with 10^5, then 10^6 active point sites (villages,
    schools, drowning hotspots spread over the 38 communes by area; the routing trigger is off
-   during the bulk insert, so `agency` stays empty: anonymous readers do not use it);
+   during the bulk insert, so `agency` stays empty: anonymous readers do not use it; the tile
+   cells are rebuilt after it with ogc_rebuild_site_cells());
 2. installs tipg (PyPI) into its own venv under bench/.cache/ (not a project dependency) and
    serves the same table with uvicorn, 2 workers; ours runs under gunicorn, 2 workers;
 3. sends the same request lists to both, on loopback, with CONCURRENCY client threads and a
@@ -13,6 +14,12 @@ Run: `.venv/bin/python bench/ogc.py` (part of `make bench`). It:
 4. times the z8 tile over the province sequentially (uncached: no tile cache exists on
    either side, and no If-None-Match is sent) and reports its size.
 
+5. times the z8 province tile's SQL three ways in one run (psql-level, no HTTP): the clustering
+   over every site as before ogc migration 0002 ("old"), the same clustering as it is now for
+   scoped readers ("live"), and the precomputed cells of ogc_sitecell ("cells", what anonymous
+   readers and province-wide roles get); live and cells must give the same bytes.
+
+`--quick`: 10^5 sites only, 40 requests per workload, for a check in a few minutes.
 Environment: BENCH_OGC_SIZES (default "100000,1000000"), BENCH_OGC_REQUESTS (per workload,
 server and round; default 120), BENCH_OGC_CONCURRENCY (default 4).
 """
@@ -39,8 +46,11 @@ CACHE = HERE / ".cache"
 TIPG_VENV = CACHE / "tipg-venv"
 RESULTS = HERE / "results" / "ogc.md"
 DB = os.environ.get("BENCH_OGC_DB", "childsafe_bench_ogc")
-SIZES = [int(s) for s in os.environ.get("BENCH_OGC_SIZES", "100000,1000000").split(",")]
-REQUESTS = int(os.environ.get("BENCH_OGC_REQUESTS", "120"))
+QUICK = "--quick" in sys.argv[1:]
+SIZES = [
+    int(s) for s in os.environ.get("BENCH_OGC_SIZES", "100000" if QUICK else "100000,1000000").split(",")
+]
+REQUESTS = int(os.environ.get("BENCH_OGC_REQUESTS", "40" if QUICK else "120"))
 CONCURRENCY = int(os.environ.get("BENCH_OGC_CONCURRENCY", "4"))
 ROUNDS = 2
 PROVINCE_BOX = (102.3, 21.7, 103.9, 22.8)  # inside the province's bounding box
@@ -128,7 +138,12 @@ def set_size(target: int) -> float:
             cur.execute(INSERT_SQL, [target - have, 7 + have % 1000, have])
         finally:
             cur.execute("ALTER TABLE places_site ENABLE TRIGGER USER")
+        # The triggers were off: rebuild the tile cells (ogc migration 0002) and note a new
+        # data version, as the triggers would have.
+        cur.execute("SELECT ogc_rebuild_site_cells()")
+        cur.execute("INSERT INTO ogc_datachange (table_name, at) VALUES ('places_site', clock_timestamp())")
         cur.execute("VACUUM ANALYZE places_site")
+        cur.execute("VACUUM ANALYZE ogc_sitecell")
     return time.perf_counter() - started
 
 
@@ -375,20 +390,98 @@ def scan_floor(x: int, y: int) -> tuple[int, float]:
     return rows, statistics.median(times)
 
 
+# --- the z8 tile's SQL: old (every site) vs live vs cells ----------------------------------------------
+
+OLD_Z8_SQL = """
+SELECT ST_AsMVT(t, 'sites', 4096, 'geom') FROM (
+  SELECT kind, n::int AS count, CASE WHEN n = 1 THEN first_id END AS id,
+         ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(ax, ay), 3857),
+                      ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 0, true) AS geom
+  FROM (
+    SELECT kind, floor(mx / %(cell)s) AS cx, floor(my / %(cell)s) AS cy, count(*) AS n, min(id) AS first_id,
+           sum(mx) / count(*) AS ax, sum(my) / count(*) AS ay
+    FROM (
+      SELECT s.id, s.kind,
+             6378137 * radians(ST_X(CASE WHEN GeometryType(s.g) = 'POINT' THEN s.g ELSE ST_PointOnSurface(s.g) END)) AS mx,
+             6378137 * ln(tan(pi() / 4 + radians(ST_Y(CASE WHEN GeometryType(s.g) = 'POINT' THEN s.g
+                                                           ELSE ST_PointOnSurface(s.g) END)) / 2)) AS my
+      FROM (SELECT id, kind, geom AS g FROM places_site
+            WHERE status = 'active' AND geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326)) s
+      OFFSET 0
+    ) merc
+    GROUP BY 1, 2, 3
+  ) cells
+  ORDER BY cx, cy, kind
+) t WHERE t.geom IS NOT NULL"""  # noqa: E501  (the query of the tile before ogc migration 0002, for comparison)
+
+NEW_SQL_SCRIPT = """
+import json
+from ogc import tiles
+from ogc.collections import COLLECTIONS
+c = COLLECTIONS["sites"]
+print("JSON" + json.dumps({
+    "live": tiles._clustered_live(c, None, tiles.ACTIVE, 8, %d, %d),
+    "cells": tiles._clustered_cells(c, tiles.ACTIVE, 8, %d, %d),
+}))
+"""
+
+
+def z8_sql(x: int, y: int, repeat: int = 5) -> dict[str, tuple[float, int]]:
+    """{variant: (median seconds, bytes)} for the SQL of tile 8/x/y, run alternately."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update({"DJANGO_DEBUG": "1", "DB_NAME": DB})
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", NEW_SQL_SCRIPT % (x, y, x, y)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    import json
+
+    new = json.loads(out[out.index("JSON") + 4 :])
+    n = 2**8
+    margin = 64 / 4096
+    lon = [(x - margin) / n * 360 - 180, (x + 1 + margin) / n * 360 - 180]
+    lat = [
+        math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * t / n)))) for t in (y + 1 + margin, y - margin)
+    ]
+    old_params = {
+        "z": 8, "x": x, "y": y, "cell": 2 * math.pi * 6378137 / n / 64,
+        "x0": lon[0], "y0": lat[0], "x1": lon[1], "y1": lat[1],
+    }  # fmt: skip
+    variants = {"old": (OLD_Z8_SQL, old_params), "live": tuple(new["live"]), "cells": tuple(new["cells"])}
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    sizes: dict[str, bytes] = {}
+    with closing(connect(DB)) as conn, conn.cursor() as cur:
+        cur.execute("SET jit = off")
+        for _ in range(repeat):
+            for name, (sql, params) in variants.items():
+                t = time.perf_counter()
+                cur.execute(sql, params)
+                sizes[name] = bytes(cur.fetchone()[0] or b"")
+                times[name].append(time.perf_counter() - t)
+    assert sizes["live"] == sizes["cells"], "cells and live tiles differ"
+    return {name: (statistics.median(times[name]), len(sizes[name])) for name in variants}
+
+
 def main() -> int:
     ensure_database()
     ensure_tipg()
     lines = [
         f"# OGC API /items and vector tiles: ours vs tipg ({time.strftime('%Y-%m-%d %H:%M')})",
         "",
-        f"Same table `places_site` in database `{DB}`; ours under gunicorn (2 workers × 4 threads), tipg "
+        f"Same table `places_site` in database `{DB}`; ours under gunicorn (2 sync workers), tipg "
         f"{tipg_version()} under uvicorn (2 workers); {CONCURRENCY} client threads on loopback, "
         f"{REQUESTS} requests per workload, server and round, {ROUNDS} rounds alternating which server "
         "goes first. Ratios are ours / tipg: below 1 means we are faster (latency) and above 1 "
         "means more requests per second (throughput). Anonymous reader (active sites). 'Uncached' "
         "rows: ours runs with OGC_TILE_CACHE_SECONDS = 0 (bench/ogc_settings.py), so every tile "
         "is rendered; tipg has no tile cache. The 'cache on' row is a second instance of ours with "
-        "the default tile cache (per-process local memory, 2 workers), fed the same list.",
+        "the default tile cache (per-process local memory, 2 workers), fed the same list. "
+        "Ours renders a tile in one SQL statement; its clustered tiles (z0–z10) for anonymous "
+        "readers come from the per-cell counts of ogc_sitecell (ogc migration 0002).",
         "",
     ]
     z8_rows = []
@@ -451,7 +544,7 @@ def main() -> int:
             x, y = tile_xy(103.2, 22.3, 8)
             ours_z8 = z8_tile(ours_port, f"/tiles/sites/8/{x}/{y}.pbf")
             tipg_z8 = z8_tile(tipg_port, f"/collections/{TIPG_COLLECTION}/tiles/WebMercatorQuad/8/{x}/{y}")
-            z8_rows.append((count, x, y, ours_z8, tipg_z8, scan_floor(x, y)))
+            z8_rows.append((count, x, y, ours_z8, tipg_z8, scan_floor(x, y), z8_sql(x, y)))
         finally:
             stop(ours)
             stop(cached)
@@ -470,7 +563,9 @@ def main() -> int:
         "| bare count(*) of the tile's sites, ms |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for count, x, y, (om, ob, osize), (tm, _tb, tsize), (n, floor_s) in sorted(z8_rows):
+    for count, x, y, (om, ob, osize), (tm, _tb, tsize), (n, floor_s), _sql in sorted(
+        z8_rows, key=lambda r: r[0]
+    ):
         lines.append(
             f"| {count:,} | 8/{x}/{y} | {n:,} | {om * 1000:.0f} | {ob * 1000:.0f} | {osize / 1024:.0f} | "
             f"{tm * 1000:.0f} | {tsize / 1024:.0f} | {floor_s * 1000:.0f} |"
@@ -479,6 +574,29 @@ def main() -> int:
         "",
         "The last column times the least any server must do for that tile (find and count its rows, "
         "in psql, JIT off), measured right after: it shows how loaded the shared machine was.",
+        "",
+        "## z8 province tile, the SQL alone: before and after the precomputed cells (same run)",
+        "",
+        "| sites | old: cluster every site, ms | live (scoped readers), ms | cells (public), ms "
+        "| old / cells | live / cells | KB (old, new) | bare count(*), ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for count, _x, _y, _o, _t, (_n, floor_s), sql in sorted(z8_rows, key=lambda r: r[0]):
+        old, live, cells = sql["old"], sql["live"], sql["cells"]
+        lines.append(
+            f"| {count:,} | {old[0] * 1000:.0f} | {live[0] * 1000:.0f} | {cells[0] * 1000:.1f} | "
+            f"{old[0] / cells[0]:.0f}× | {live[0] / cells[0]:.0f}× | "
+            f"{old[1] / 1024:.0f}, {cells[1] / 1024:.0f} | "
+            f"{floor_s * 1000:.0f} |"
+        )
+    lines += [
+        "",
+        "Median of 5, run alternately, psycopg2 on the local socket, JIT off. 'old' is the tile query "
+        "before ogc migration 0002 (every site of the tile read and clustered); 'live' is today's "
+        "clustering from the rows, kept for readers scoped by agency or area; 'cells' reads the "
+        "per-cell counts that statement triggers keep in ogc_sitecell (anonymous readers, users "
+        "without a profile, planners, coordinators, administrators). live and cells give the same "
+        "bytes (checked).",
     ]
     lines += [
         "",

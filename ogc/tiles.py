@@ -1,4 +1,4 @@
-"""Mapbox Vector Tiles from PostGIS (ST_AsMVT over ST_TileEnvelope) and TileJSON 3.0.
+"""Mapbox Vector Tiles from PostGIS (ST_AsMVT) and TileJSON 3.0.
 
 Layers are the collections of ogc.collections, scoped to the reader exactly like
 /ogcapi/ and /api/v1/sites/.
@@ -7,12 +7,21 @@ Generalisation per zoom:
 - sites below CLUSTER_BELOW_ZOOM, or in any tile holding more than MAX_TILE_FEATURES
   sites, are clustered on a fixed Web-Mercator grid (64 × 64 cells per tile, aligned to
   the tile so each cell belongs to exactly one tile): one point per (cell, kind) at the
-  mean position of its sites, with `count`; a cluster of one keeps its site `id`. The
-  same data always gives the same tile. Lines and polygons are clustered by a point on
-  their surface.
+  mean position of its sites (to the millimetre), with `count`; a cluster of one keeps its
+  site `id`. Every site is counted once, in one cluster of one tile. The same data always
+  gives the same tile. Lines and polygons are clustered by a point on their surface.
 - at detail zooms lines and polygons are simplified to a quarter of a pixel
   (tile width / 1024) before ST_AsMVTGeom snaps them to the 4096 grid;
 - administrative units are simplified the same way (ST_SimplifyPreserveTopology).
+
+Speed: the clustered tiles of zooms 0 … 10 are read from ogc_sitecell (migration 0002: site
+counts and coordinate sums per cell, kind and status, kept by statement triggers on
+places_site) for readers whose sites are "all active sites" (anonymous, no profile) or "all
+sites" (planner, coordinator, administrator): at most 64 × 64 cells per kind instead of every
+site of the tile, and byte for byte the tile the rows give. Readers scoped by agency or area
+get the tile clustered from their rows. A tile is one SQL statement (the data version rides
+along when the cache needs it); the two common scopes are written as plain SQL, without ORM
+compilation.
 
 Caching: for anonymous readers (what they see is the same for all) the tile is kept in
 Django's cache under the data version (ogc.models.DataChange) for OGC_TILE_CACHE_SECONDS
@@ -21,11 +30,13 @@ is `Cache-Control: public`. For logged-in readers the tile is rendered each time
 a hash of its bytes and it is `private`. Both answer 304 to a matching If-None-Match.
 """
 
+import functools
 import hashlib
 import json
 import math
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import Polygon
 from django.core.cache import cache
 from django.db import connection
@@ -36,6 +47,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from places.models import Site, SiteStatus
+from places.selectors import site_list
+
 from .collections import COLLECTIONS, Collection, SitesCollection, UnitsCollection
 from .common import check_params, handles_errors, not_found, reader
 from .views import _collection_json
@@ -43,6 +57,7 @@ from .views import _collection_json
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 20
 CLUSTER_BELOW_ZOOM = 11
+CELLS_MAX_ZOOM = 10  # ogc_sitecell (migration 0002) holds the cells of zooms 0 … 10
 MAX_TILE_FEATURES = 5000
 GRID_CELLS = 64  # per tile side, for clustering
 EXTENT = 4096
@@ -75,7 +90,7 @@ def _bbox_filter(qs, bounds):
     return qs.filter(geom__bboverlaps=box)
 
 
-def _units_tile(collection: Collection, user, z: int, x: int, y: int) -> bytes:
+def _units_tile(collection: Collection, user, z: int, x: int, y: int) -> tuple[str, list]:
     src_sql, params = (
         _bbox_filter(collection.rows(user), tile_bounds(z, x, y))
         .order_by()
@@ -91,36 +106,131 @@ SELECT ST_AsMVT(t, %s, {EXTENT}, 'geom', 'id') FROM (
                       ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom
   FROM ({src_sql}) src JOIN places_adminunit u ON u.id = src.id
 ) t WHERE t.geom IS NOT NULL"""  # noqa: S608  (src_sql is compiled by Django with parameters)
-    with connection.cursor() as cur:
-        cur.execute(sql, [collection.id, tolerance, z, x, y, *params])
-        return bytes(cur.fetchone()[0] or b"")
+    return sql, [collection.id, tolerance, z, x, y, *params]
 
 
-def _sites_source(collection: SitesCollection, user, z, x, y, columns: list[str], limit: int | None = None):
+# --- which readers the precomputed cells serve ----------------------------------------------------------
+
+ACTIVE, EVERY = "active", "every"
+
+
+@functools.cache
+def _scope_wheres() -> dict:
+    return {
+        EVERY: Site.objects.all().query.where,
+        ACTIVE: Site.objects.filter(status=SiteStatus.ACTIVE).query.where,
+    }
+
+
+def site_scope(user) -> str | None:
+    """ACTIVE when the reader's sites (places.selectors.site_list) are exactly the active ones
+    (anonymous readers, users without a profile), EVERY when they are all sites (coordinators,
+    administrators, planners), else None (a scope by agency or area: rendered from the rows).
+
+    Decided by comparing site_list's own filter, so a change of the scoping rules can only
+    send readers to the row-by-row path, never show them more.
+    """
+    if not (user and user.is_authenticated):
+        return _anonymous_scope()
+    return _scope_of(site_list(user=user).query.where)
+
+
+@functools.cache
+def _anonymous_scope() -> str | None:
+    # What anonymous readers see depends on the code only: decided once per process.
+    return _scope_of(site_list(user=AnonymousUser()).query.where)
+
+
+def _scope_of(where) -> str | None:
+    for scope, known in _scope_wheres().items():
+        if where == known:
+            return scope
+    return None
+
+
+# --- sites -------------------------------------------------------------------------------------------------
+
+
+def _sites_source(
+    collection: SitesCollection,
+    user,
+    scope,
+    z,
+    x,
+    y,
+    columns: list[str],
+    limit: int | None = None,
+    margin: float = BUFFER / EXTENT,
+):
+    """SQL and parameters of the reader's sites whose box meets the tile (with its margin).
+
+    Columns are places_site's, `g` being the geometry as stored. The two common scopes are
+    written directly (no ORM compilation per tile); others come from site_list(user).
+    """
+    if scope is not None:
+        select = ", ".join("geom AS g" if c == "g" else c for c in columns)
+        where = ["geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"]
+        params: list = list(tile_bounds(z, x, y, margin))
+        if scope == ACTIVE:
+            where.append("status = %s")
+            params.append(SiteStatus.ACTIVE.value)
+        if collection.kind:
+            where.append("kind = %s")
+            params.append(collection.kind)
+        sql = f"SELECT {select} FROM places_site WHERE {' AND '.join(where)}"  # noqa: S608 (fixed names)
+        if limit:
+            sql += " LIMIT %s"
+            params.append(limit)
+        return sql, params
     # The geometry column as it is stored: a GeometryField in values() would be sent as bytea
     # (Django's select format) and cast back per row.
     raw = RawSQL('"places_site"."geom"', (), output_field=Field())
-    qs = _bbox_filter(collection.rows(user), tile_bounds(z, x, y)).annotate(g=raw).values(*columns)
+    qs = _bbox_filter(collection.rows(user), tile_bounds(z, x, y, margin)).annotate(g=raw).values(*columns)
     # No ORDER BY with the LIMIT: it would tempt the planner into walking the primary key
     # instead of the spatial index. The limit only tells "too many"; below it every row is in.
     qs = qs.order_by()[:limit] if limit else qs.order_by()
     return qs.query.sql_with_params()
 
 
-def _clustered_tile(collection: SitesCollection, user, z: int, x: int, y: int) -> bytes:
-    src_sql, params = _sites_source(collection, user, z, x, y, ["id", "kind", "g"])
+# One cluster per (cell, kind) of the tile: its count, the id of a lone site, and the mean of
+# its sites' Mercator coordinates rounded to the millimetre (integer sums, so the cells of
+# migration 0002 add up to exactly what the rows give), placed on the tile's 4096 grid by
+# arithmetic (a cluster's mean lies in its cell, so in the tile: nothing to clip).
+CLUSTER_ROWS = """
+  SELECT kind, n::int AS count, CASE WHEN n = 1 THEN first_id::bigint END AS id,
+         ST_MakePoint(round((sx::float8 / n / 1000 - %s) * %s),
+                      round((%s - sy::float8 / n / 1000) * %s)) AS geom"""
+
+
+def _cluster_frame(z: int, x: int, y: int) -> tuple[list, list]:
+    """(CLUSTER_ROWS parameters, [first cx, last cx, first cy, last cy]) of a tile."""
+    width = WORLD / 2**z
+    xmin, ymax = -WORLD / 2 + x * width, WORLD / 2 - y * width
+    half = 2 ** (z + 5)  # cells from the origin to the edge of the Mercator square
+    x0, y0 = x * GRID_CELLS - half, half - (y + 1) * GRID_CELLS
+    scale = EXTENT / width
+    return [xmin, scale, ymax, scale], [x0, x0 + GRID_CELLS - 1, y0, y0 + GRID_CELLS - 1]
+
+
+def _clustered_live(collection: SitesCollection, user, scope, z: int, x: int, y: int) -> tuple[str, list]:
+    """The clustered tile computed from the sites themselves (any zoom, any scope)."""
+    # The box of the tile widened by a quarter cell (against rounding in the degrees); the
+    # cells then decide which sites are the tile's.
+    src_sql, params = _sites_source(
+        collection, user, scope, z, x, y, ["id", "kind", "g"], margin=0.25 / GRID_CELLS
+    )
     cell = WORLD / 2**z / GRID_CELLS
+    frame, cells = _cluster_frame(z, x, y)
     # Web-Mercator metres by arithmetic (no per-row ST_Transform); GeometryType reads only the
     # header, so points cost one deserialisation. OFFSET 0 keeps the planner from inlining
-    # (and so re-evaluating) the per-row expressions in the aggregate.
+    # (and so re-evaluating) the per-row expressions in the aggregate, and keeps the cell
+    # filter above the aggregate (pushed below it, it hides the row count from the planner,
+    # which then sorts instead of hashing).
     sql = f"""
-SELECT ST_AsMVT(t, %s, {EXTENT}, 'geom') FROM (
-  SELECT kind, n::int AS count, CASE WHEN n = 1 THEN first_id END AS id,
-         ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(ax, ay), 3857),
-                      ST_TileEnvelope(%s, %s, %s), {EXTENT}, 0, true) AS geom
+SELECT ST_AsMVT(t, %s, {EXTENT}, 'geom') FROM ({CLUSTER_ROWS}
   FROM (
     SELECT kind, floor(mx / %s) AS cx, floor(my / %s) AS cy, count(*) AS n, min(id) AS first_id,
-           sum(mx) / count(*) AS ax, sum(my) / count(*) AS ay
+           sum(round(mx * 1000)::bigint) AS sx, sum(round(my * 1000)::bigint) AS sy
     FROM (
       SELECT s.id, s.kind,
              {R} * radians(ST_X({POINT})) AS mx,
@@ -129,47 +239,110 @@ SELECT ST_AsMVT(t, %s, {EXTENT}, 'geom') FROM (
       OFFSET 0
     ) merc
     GROUP BY 1, 2, 3
+    OFFSET 0
+  ) cells
+  WHERE cx BETWEEN %s AND %s AND cy BETWEEN %s AND %s
+  ORDER BY cx, cy, kind
+) t"""  # noqa: S608
+    return sql, [collection.id, *frame, cell, cell, *params, *cells]
+
+
+def _clustered_cells(collection: SitesCollection, scope: str, z: int, x: int, y: int) -> tuple[str, list]:
+    """The clustered tile from ogc_sitecell (migration 0002): the same bytes as _clustered_live,
+    reading at most 64 × 64 cells per kind (and status) instead of every site of the tile."""
+    frame, cells = _cluster_frame(z, x, y)
+    where = ["zoom = %s", "cx BETWEEN %s AND %s", "cy BETWEEN %s AND %s"]
+    params: list = [z, *cells]
+    if scope == ACTIVE:
+        where.append("status = %s")
+        params.append(SiteStatus.ACTIVE.value)
+    if collection.kind:
+        where.append("kind = %s")
+        params.append(collection.kind)
+    sql = f"""
+SELECT ST_AsMVT(t, %s, {EXTENT}, 'geom') FROM ({CLUSTER_ROWS}
+  FROM (
+    SELECT cx, cy, kind, sum(n) AS n, sum(sid) AS first_id, sum(sx) AS sx, sum(sy) AS sy
+    FROM ogc_sitecell WHERE {" AND ".join(where)}
+    GROUP BY cx, cy, kind
   ) cells
   ORDER BY cx, cy, kind
-) t WHERE t.geom IS NOT NULL"""  # noqa: S608
-    with connection.cursor() as cur:
-        cur.execute(sql, [collection.id, z, x, y, cell, cell, *params])
-        return bytes(cur.fetchone()[0] or b"")
+) t"""  # noqa: S608  (fixed names)
+    return sql, [collection.id, *frame, *params]
 
 
-def _detail_tile(collection: SitesCollection, user, z: int, x: int, y: int) -> bytes | None:
-    """Single sites, or None when the tile holds more than MAX_TILE_FEATURES (then it is clustered)."""
+def _clustered_tile(
+    collection: SitesCollection, user, z: int, x: int, y: int, scope=None
+) -> tuple[str, list]:
+    if scope is not None and z <= CELLS_MAX_ZOOM:
+        return _clustered_cells(collection, scope, z, x, y)
+    return _clustered_live(collection, user, scope, z, x, y)
+
+
+def _detail_tile(collection: SitesCollection, user, scope, z: int, x: int, y: int) -> tuple[str, list]:
+    """(count, tile): the tile of single sites, NULL when more than MAX_TILE_FEATURES (then clustered)."""
     columns = ["id", "kind", "name", "status", "commune_id", "g", "attributes"]
-    src_sql, params = _sites_source(collection, user, z, x, y, columns, limit=MAX_TILE_FEATURES + 1)
+    src_sql, params = _sites_source(collection, user, scope, z, x, y, columns, limit=MAX_TILE_FEATURES + 1)
     tolerance = WORLD / 2**z / 1024
     # A kind's attributes are flat tile attributes (ST_AsMVT spreads a jsonb column's keys).
     attributes = ", s.attributes" if collection.kind else ""
+    # Points go to Web Mercator by arithmetic (cheaper than ST_Transform, same spherical
+    # formulas); OFFSET 0 keeps ST_AsMVTGeom from being evaluated twice (filter and output).
     sql = f"""
 WITH src AS MATERIALIZED ({src_sql}), total AS (SELECT count(*) AS n FROM src)
 SELECT n, CASE WHEN n <= %s THEN (SELECT ST_AsMVT(t, %s, {EXTENT}, 'geom', 'id') FROM (
   SELECT s.id, s.kind, s.name, s.status, c.code AS commune_code, 1 AS count{attributes},
-         ST_AsMVTGeom(CASE WHEN GeometryType(s.g) = 'POINT' THEN ST_Transform(s.g, 3857)
+         ST_AsMVTGeom(CASE WHEN GeometryType(s.g) = 'POINT'
+                           THEN ST_SetSRID(ST_MakePoint(
+                                    {R} * radians(ST_X(s.g)),
+                                    {R} * ln(tan(pi() / 4 + radians(ST_Y(s.g)) / 2))), 3857)
                            ELSE ST_Simplify(ST_Transform(s.g, 3857), %s, true) END,
                       ST_TileEnvelope(%s, %s, %s), {EXTENT}, {BUFFER}, true) AS geom
   FROM src s JOIN places_adminunit c ON c.id = s.commune_id
   ORDER BY s.id
+  OFFSET 0
 ) t WHERE t.geom IS NOT NULL) END FROM total"""  # noqa: S608
+    return sql, [*params, MAX_TILE_FEATURES, collection.id, tolerance, z, x, y]
+
+
+# The data version (see data_version), read in the same statement as a tile.
+VERSION_SQL = (
+    "SELECT id::text || ':' || extract(epoch FROM at)::text FROM ogc_datachange ORDER BY id DESC LIMIT 1"
+)
+
+
+def _run(sql: str, params: list, with_version: bool) -> tuple[str | None, tuple]:
+    if with_version:
+        sql = f"SELECT ({VERSION_SQL}), q.* FROM ({sql}) q"  # noqa: S608
     with connection.cursor() as cur:
-        cur.execute(sql, [*params, MAX_TILE_FEATURES, collection.id, tolerance, z, x, y])
-        count, tile = cur.fetchone()
-    if count > MAX_TILE_FEATURES:
-        return None
-    return bytes(tile or b"")
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    return ((row[0] or "0"), row[1:]) if with_version else (None, row)
 
 
-def render_tile(collection: Collection, user, z: int, x: int, y: int) -> bytes:
+def render_tile(collection: Collection, user, z: int, x: int, y: int, *, with_version: bool = False):
+    """The tile's bytes; with `with_version`, (data version, bytes) read in one statement.
+
+    One SQL statement per tile, except a detail tile over MAX_TILE_FEATURES (then a second
+    one clusters it).
+    """
+    version, data = _render(collection, user, z, x, y, with_version)
+    return (version, data) if with_version else data
+
+
+def _render(
+    collection: Collection, user, z: int, x: int, y: int, with_version: bool
+) -> tuple[str | None, bytes]:
     if not isinstance(collection, SitesCollection):
-        return _units_tile(collection, user, z, x, y)
+        version, row = _run(*_units_tile(collection, user, z, x, y), with_version)
+        return version, bytes(row[0] or b"")
+    scope = site_scope(user)
     if z >= CLUSTER_BELOW_ZOOM:
-        tile = _detail_tile(collection, user, z, x, y)
-        if tile is not None:
-            return tile
-    return _clustered_tile(collection, user, z, x, y)
+        version, (count, tile) = _run(*_detail_tile(collection, user, scope, z, x, y), with_version)
+        if count <= MAX_TILE_FEATURES:
+            return version, bytes(tile or b"")
+    version, row = _run(*_clustered_tile(collection, user, z, x, y, scope), with_version)
+    return version, bytes(row[0] or b"")
 
 
 def _layer(layer: str) -> Collection:
@@ -182,9 +355,9 @@ def _layer(layer: str) -> Collection:
 def data_version() -> str:
     """The newest ogc_datachange row (id and time): changes whenever sites or units are written."""
     with connection.cursor() as cur:
-        cur.execute("SELECT id, at FROM ogc_datachange ORDER BY id DESC LIMIT 1")
+        cur.execute(VERSION_SQL)
         row = cur.fetchone()
-    return f"{row[0]}:{row[1].isoformat()}" if row else "0"
+    return (row and row[0]) or "0"
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -194,6 +367,12 @@ def _etag_matches(header: str, etag: str) -> bool:
         return True
     tags = [t.strip() for t in header.split(",")]
     return any(t.removeprefix("W/") == etag for t in tags)
+
+
+def _public_keys(collection: Collection, z: int, x: int, y: int, version: str) -> tuple[str, str]:
+    """(ETag, cache key) of a public tile at a data version."""
+    key = hashlib.blake2b(f"{collection.id}/{z}/{x}/{y}@{version}".encode(), digest_size=16).hexdigest()
+    return f'"v{key}"', f"ogc:tile:{key}"
 
 
 @require_safe
@@ -214,19 +393,21 @@ def tile(request, layer, z, x, y):
     if public and seconds:
         # What anonymous readers see depends on the data only: the tile is cached under the
         # data version and its ETag comes from that version, so a 304 renders nothing.
-        key = hashlib.blake2b(f"{collection.id}/{z}/{x}/{y}@{data_version()}".encode(), digest_size=16)
-        etag = f'"v{key.hexdigest()}"'
-        cache_key = f"ogc:tile:{key.hexdigest()}"
+        # A hit costs one short statement (the version); a miss renders the tile and reads
+        # the version it was rendered at in one more, and caches it under that version.
         state, data = "not-modified", b""
+        etag, cache_key = _public_keys(collection, z, x, y, data_version())
         if not _etag_matches(if_none_match, etag):
             data = cache.get(cache_key)
             state = "hit"
             if data is None:
-                state, data = "miss", render_tile(collection, user, z, x, y)
+                version, data = render_tile(collection, user, z, x, y, with_version=True)
+                etag, cache_key = _public_keys(collection, z, x, y, version)
+                state = "miss"
                 cache.set(cache_key, data, seconds)
     else:
         # A user's scope (role, agency, area) shapes the tile, or the cache is off: rendered each
-        # time, ETag from the content.
+        # time (one statement), ETag from the content.
         state, data = "bypass", render_tile(collection, user, z, x, y)
         etag = '"' + hashlib.blake2b(data, digest_size=16).hexdigest() + '"'
     cache_control = f"public, max-age={MAX_AGE_PUBLIC}" if public else f"private, max-age={MAX_AGE_PRIVATE}"
