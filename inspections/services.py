@@ -413,6 +413,11 @@ def _update_actions(inspection: Inspection, items: dict, answers: list[AnswerIn]
     """Failed items open (or re-open) a corrective action; passed items verify earlier ones."""
     site = inspection.site
     responsible = site.agency or inspection.agency
+    # Two inspections of one site sent at the same moment would both find no open action for a
+    # failed item and both create one (the unique constraint then turned the second into a 500;
+    # found by the load test). Serialise them on the site row; FOR NO KEY UPDATE does not block
+    # rows that merely reference the site.
+    Site.objects.select_for_update(no_key=True).filter(pk=site.pk).values_list("pk", flat=True).first()
     for a in answers:
         item = items[a.item]
         unresolved = (
