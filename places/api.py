@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework_gis.fields import GeometryField
 
 from core.functions import Multi, SimplifyPreserveTopology
-from core.params import int_param, reject_unknown_params
+from core.params import choice_param, int_param, reject_unknown_params
 from core.parsers import NestingSafeJSONParser
 from inspections.scoping import can_edit_sites
 
@@ -27,7 +27,7 @@ from .exporter import EXPORT_FORMATS, ExportError, export_sites
 from .filters import AdminUnitFilter, SiteFilter, StrictBBoxFilter, parse_near
 from .geojson import site_features_json
 from .importer import ImportFileError, import_sites
-from .models import AdminUnit, Site
+from .models import AdminLevel, AdminUnit, Site
 from .selectors import admin_unit_list, site_list
 from .serializers import AdminUnitSerializer, SiteSerializer
 from .services import site_create, site_delete, site_update
@@ -76,6 +76,8 @@ class AdminUnitViewSet(viewsets.ReadOnlyModelViewSet):
 
     def list(self, request, *args, **kwargs):
         reject_unknown_params(request, self.allowed_params)
+        # django-filter reads an empty level as "no filter"; the schema (an enum) says it is wrong.
+        choice_param(request, "level", AdminLevel.values)
         return super().list(request, *args, **kwargs)
 
 

@@ -56,6 +56,7 @@ def test_malformed_bodies_get_4xx(client, lai_chau, coordinator, url):
         "/api/v1/sites/?near=1,2,3",
         "/api/v1/sites/?bbox=1e400,0,1,1",
         "/api/v1/admin-units/?valid_on=2025-02-30",
+        "/api/v1/admin-units/?level=",  # found by the long schemathesis run: empty read as "no filter"
         "/api/v1/assignments/?site=abc",
         "/api/v1/inspections/?page=-1",
         "/api/v1/corrective-actions/?area=%00",
