@@ -230,9 +230,36 @@ def test_same_uuid_with_other_content_is_409_and_changes_nothing(client, world):
     assert inspection.result == "pass" and not CorrectiveAction.objects.exists()
 
 
+def send_at_once(live_server, auth: str, bodies: list[bytes]) -> list[int]:
+    """POST each body to the inspections API from its own thread, all released together."""
+    import urllib.request
+
+    statuses, barrier = [], threading.Barrier(len(bodies))
+
+    def send(body):
+        request = urllib.request.Request(
+            f"{live_server.url}/api/v1/inspections/",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": auth},
+        )
+        barrier.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as r:
+                statuses.append(r.status)
+        except urllib.error.HTTPError as e:
+            statuses.append(e.code)
+
+    threads = [threading.Thread(target=send, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_sends_store_exactly_one(live_server, lai_chau, django_user_model):
-    import urllib.request
 
     user = django_user_model.objects.create_user("racer", password="pw-racer-1")
     Profile.objects.create(user=user, role=Role.INSPECTOR, agency=agency("so-xay-dung"))
@@ -254,27 +281,7 @@ def test_two_simultaneous_sends_store_exactly_one(live_server, lai_chau, django_
     import base64
 
     auth = "Basic " + base64.b64encode(b"racer:pw-racer-1").decode()
-    statuses, barrier = [], threading.Barrier(6)
-
-    def send():
-        request = urllib.request.Request(
-            f"{live_server.url}/api/v1/inspections/",
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": auth},
-        )
-        barrier.wait()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as r:
-                statuses.append(r.status)
-        except urllib.error.HTTPError as e:
-            statuses.append(e.code)
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = send_at_once(live_server, auth, [body] * 6)
     assert sorted(statuses) == [200] * 5 + [201]
     assert Inspection.objects.count() == 1
     assert CorrectiveAction.objects.count() == 1
@@ -282,14 +289,13 @@ def test_two_simultaneous_sends_store_exactly_one(live_server, lai_chau, django_
 
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_failures_of_one_site_open_one_action(live_server, lai_chau, django_user_model):
-    """Twelve different inspections of one site failing the same item at once: twelve stored, one action.
+    """Twelve inspections of one site failing the same items at once: twelve stored, one action per item.
 
     Found by the load test (tests/test_load_bounded.py): two inspections each found no open action
     and created one, and the unique constraint turned the second into a 500. The window is too
     small for this test to hit it reliably (it passed here without the fix too); it pins the
     outcome, the load test is the one that caught the race."""
     import base64
-    import urllib.request
 
     user = django_user_model.objects.create_user("racer2", password="pw-racer-2")
     Profile.objects.create(user=user, role=Role.INSPECTOR, agency=agency("so-xay-dung"))
@@ -300,13 +306,12 @@ def test_simultaneous_failures_of_one_site_open_one_action(live_server, lai_chau
         attributes={"permit_number": "GP-3", "contractor": "Cty C"},
     )
     auth = "Basic " + base64.b64encode(b"racer2:pw-racer-2").decode()
-    statuses, barrier = [], threading.Barrier(12)
     # All at one moment of the past: only the first raises the site's stored inspection time
     # (maps), so that row lock does not happen to serialise the others.
     when = (timezone.now() - timedelta(days=2)).isoformat()
 
-    def send():
-        body = json.dumps(
+    bodies = [
+        json.dumps(
             {
                 "client_uuid": str(uuid.uuid4()),
                 "site": site.pk,
@@ -315,24 +320,9 @@ def test_simultaneous_failures_of_one_site_open_one_action(live_server, lai_chau
                 "answers": answers_for("construction_site", ["CS-01", "CS-02", "CS-03", "CS-04"]),
             }
         ).encode()
-        request = urllib.request.Request(
-            f"{live_server.url}/api/v1/inspections/",
-            data=body,
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": auth},
-        )
-        barrier.wait()
-        try:
-            with urllib.request.urlopen(request, timeout=60) as r:
-                statuses.append(r.status)
-        except urllib.error.HTTPError as e:
-            statuses.append(e.code)
-
-    threads = [threading.Thread(target=send) for _ in range(12)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        for _ in range(12)
+    ]
+    statuses = send_at_once(live_server, auth, bodies)
     assert statuses == [201] * 12
     assert Inspection.objects.filter(site=site).count() == 12
     assert sorted(CorrectiveAction.objects.filter(site=site).values_list("item_code", flat=True)) == [
