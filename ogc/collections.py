@@ -11,9 +11,11 @@ Each collection gives a queryset of its rows for a reader (filters applied in SQ
 Django) and the SQL that turns a page of ids into GeoJSON Features in PostGIS.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.db import connection
@@ -21,7 +23,7 @@ from django.db.models import Max, Min, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from places.kinds import KINDS
-from places.models import AdminUnit
+from places.models import AdminUnit, Site, SiteStatus
 from places.selectors import admin_unit_list, site_list
 
 from .common import Interval
@@ -42,6 +44,45 @@ def bbox_geometry(bbox: tuple[float, float, float, float]):
         )
     geom.srid = 4326
     return geom
+
+
+# --- which readers the precomputed cells and counts serve ----------------------------------------------
+
+ACTIVE, EVERY = "active", "every"
+
+
+@functools.cache
+def _scope_wheres() -> dict:
+    return {
+        EVERY: Site.objects.all().query.where,
+        ACTIVE: Site.objects.filter(status=SiteStatus.ACTIVE).query.where,
+    }
+
+
+def site_scope(user) -> str | None:
+    """ACTIVE when the reader's sites (places.selectors.site_list) are exactly the active ones
+    (anonymous readers, users without a profile), EVERY when they are all sites (coordinators,
+    administrators, planners), else None (a scope by agency or area: rendered from the rows).
+
+    Decided by comparing site_list's own filter, so a change of the scoping rules can only
+    send readers to the row-by-row path, never show them more.
+    """
+    if not (user and user.is_authenticated):
+        return _anonymous_scope()
+    return _scope_of(site_list(user=user).query.where)
+
+
+@functools.cache
+def _anonymous_scope() -> str | None:
+    # What anonymous readers see depends on the code only: decided once per process.
+    return _scope_of(site_list(user=AnonymousUser()).query.where)
+
+
+def _scope_of(where) -> str | None:
+    for scope, known in _scope_wheres().items():
+        if where == known:
+            return scope
+    return None
 
 
 @dataclass(frozen=True)
@@ -81,12 +122,16 @@ class Collection:
             # A box selects few rows through the spatial index: collect them once, then count
             # and page them in the same statement.
             return self._bbox_page(qs, limit=limit, offset=offset)
-        matched = qs.count()
+        matched = self.count(user, qs, interval=interval)
         if offset >= matched:
             return matched, 0, "[]"
         ids_sql, params = qs.order_by("id").values("id")[offset : offset + limit].query.sql_with_params()
         returned, features = self._features(ids_sql, params)
         return matched, returned, features
+
+    def count(self, user, qs: QuerySet, *, interval: Interval | None) -> int:
+        """numberMatched of a page without a box."""
+        return qs.count()
 
     def _bbox_page(self, qs, *, limit: int, offset: int) -> tuple[int, int, str]:
         ids_sql, params = qs.order_by().values("id").query.sql_with_params()
@@ -220,6 +265,24 @@ class SitesCollection(Collection):
         if interval.end is not None:
             q &= Q(updated_at__lte=interval.end)
         return q
+
+    def count(self, user, qs: QuerySet, *, interval: Interval | None) -> int:
+        # Readers who see all sites or all active ones: the sum of at most kinds × statuses
+        # rows of ogc_sitecount (migration 0004, kept by triggers) instead of a count of the
+        # table. Others (a scope by agency or area, a time filter) count their rows.
+        scope = site_scope(user) if interval is None else None
+        if scope is None:
+            return qs.count()
+        where, params = ["TRUE"], []
+        if scope == ACTIVE:
+            where.append("status = %s")
+            params.append(SiteStatus.ACTIVE.value)
+        if self.kind:
+            where.append("kind = %s")
+            params.append(self.kind)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT coalesce(sum(n), 0) FROM ogc_sitecount WHERE {' AND '.join(where)}", params)  # noqa: S608
+            return int(cur.fetchone()[0])
 
     def attribute_names(self) -> list[str]:
         return [a.name for a in KINDS[self.kind].attributes] if self.kind else []

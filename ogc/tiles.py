@@ -30,13 +30,11 @@ is `Cache-Control: public`. For logged-in readers the tile is rendered each time
 a hash of its bytes and it is `private`. Both answer 304 to a matching If-None-Match.
 """
 
-import functools
 import hashlib
 import json
 import math
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import Polygon
 from django.core.cache import cache
 from django.db import connection
@@ -47,10 +45,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from places.models import Site, SiteStatus
-from places.selectors import site_list
+from places.models import SiteStatus
 
-from .collections import COLLECTIONS, Collection, SitesCollection, UnitsCollection
+from .collections import (  # noqa: F401  (ACTIVE, EVERY, site_scope: used here and by tests)
+    ACTIVE,
+    COLLECTIONS,
+    EVERY,
+    Collection,
+    SitesCollection,
+    UnitsCollection,
+    site_scope,
+)
 from .common import check_params, handles_errors, not_found, reader
 from .views import _collection_json
 
@@ -107,45 +112,6 @@ SELECT ST_AsMVT(t, %s, {EXTENT}, 'geom', 'id') FROM (
   FROM ({src_sql}) src JOIN places_adminunit u ON u.id = src.id
 ) t WHERE t.geom IS NOT NULL"""  # noqa: S608  (src_sql is compiled by Django with parameters)
     return sql, [collection.id, tolerance, z, x, y, *params]
-
-
-# --- which readers the precomputed cells serve ----------------------------------------------------------
-
-ACTIVE, EVERY = "active", "every"
-
-
-@functools.cache
-def _scope_wheres() -> dict:
-    return {
-        EVERY: Site.objects.all().query.where,
-        ACTIVE: Site.objects.filter(status=SiteStatus.ACTIVE).query.where,
-    }
-
-
-def site_scope(user) -> str | None:
-    """ACTIVE when the reader's sites (places.selectors.site_list) are exactly the active ones
-    (anonymous readers, users without a profile), EVERY when they are all sites (coordinators,
-    administrators, planners), else None (a scope by agency or area: rendered from the rows).
-
-    Decided by comparing site_list's own filter, so a change of the scoping rules can only
-    send readers to the row-by-row path, never show them more.
-    """
-    if not (user and user.is_authenticated):
-        return _anonymous_scope()
-    return _scope_of(site_list(user=user).query.where)
-
-
-@functools.cache
-def _anonymous_scope() -> str | None:
-    # What anonymous readers see depends on the code only: decided once per process.
-    return _scope_of(site_list(user=AnonymousUser()).query.where)
-
-
-def _scope_of(where) -> str | None:
-    for scope, known in _scope_wheres().items():
-        if where == known:
-            return scope
-    return None
 
 
 # --- sites -------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.gis.geos import Point
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from inspections.models import Agency, Profile, Role
 from ogc import tiles
@@ -142,10 +143,20 @@ def expected(status=None, kind=None) -> Counter:
     return Counter(qs.values_list("kind", flat=True))
 
 
+def counts_table() -> dict:
+    with connection.cursor() as cur:
+        cur.execute("SELECT kind, status, n FROM ogc_sitecount WHERE n <> 0")
+        return {(kind, status): n for kind, status, n in cur.fetchall()}
+
+
 def check_all():
-    """The incremental cells equal a rebuild; tiles equal live; z8 counts every site once."""
+    """The incremental cells and counts equal a rebuild and the table; tiles equal live; z8
+    counts every site once."""
+    live = Counter(Site.objects.values_list("kind", "status"))
+    assert counts_table() == dict(live)
     kept = cells_table()
     assert kept == rebuilt_table()
+    assert counts_table() == dict(live)
     totals = check_same()
     assert totals[tiles.ACTIVE, "sites"] == expected(status="active")
     assert totals[tiles.EVERY, "sites"] == expected()
@@ -210,6 +221,7 @@ def test_cells_follow_single_and_bulk_writes(many):
     with connection.cursor() as cur:
         cur.execute("DELETE FROM places_site")
     assert cells_table() == []
+    assert counts_table() == {}
     assert check_same()[tiles.EVERY, "sites"] == Counter()
 
 
@@ -223,8 +235,9 @@ def test_sites_beyond_web_mercator_do_not_break_writes(many):
             " ST_SetSRID(ST_MakePoint(0, -90), 4326), '{}', 'active', 'test', '', now(), now(), %s)",
             [commune.id],
         )
-    # Never in any tile (live or precomputed), and no error in the trigger.
+    # Never in any tile (live or precomputed), and no error in the trigger; but counted.
     assert cells_table() == before
+    assert counts_table() == dict(Counter(Site.objects.values_list("kind", "status")))
 
 
 def test_scope_decides_the_path(many, user, django_user_model):
@@ -276,3 +289,47 @@ def test_tiles_over_http_scoped_and_in_one_statement(
         assert mine.status_code == 200 and mine["Cache-Control"].startswith("private")
         total += cluster_counts(mine.content, "sites")
     assert total == theirs
+
+
+def test_items_number_matched_from_the_counts(many, client, user, django_user_model):
+    """numberMatched without a box or time filter comes from ogc_sitecount for readers who see
+    all (active) sites, and equals the count of their rows; scoped readers count their rows."""
+
+    def items(url):
+        response = client.get(url, HTTP_ACCEPT="application/geo+json")
+        assert response.status_code == 200, response.content[:300]
+        return response.json()
+
+    active = Site.objects.filter(status="active")
+    page = items("/ogcapi/collections/sites/items?limit=7&offset=3")
+    assert page["numberMatched"] == active.count() and page["numberReturned"] == 7
+    ids = list(active.order_by("id").values_list("id", flat=True))
+    assert [f["id"] for f in page["features"]] == ids[3:10]
+    village = items("/ogcapi/collections/sites-village/items?limit=2")
+    assert village["numberMatched"] == active.filter(kind="village").count()
+    last = items(f"/ogcapi/collections/sites/items?limit=5&offset={active.count() - 2}")
+    assert last["numberReturned"] == 2 and not any(link["rel"] == "next" for link in last["links"])
+    # No count over places_site: the sum of ogc_sitecount's rows.
+    with CaptureQueriesContext(connection) as queries:
+        items("/ogcapi/collections/sites/items?limit=3")
+    sqls = [q["sql"] for q in queries]
+    assert any("ogc_sitecount" in sql for sql in sqls)
+    assert len(sqls) == 2 and "ogc_sitecount" in sqls[0], sqls  # the count, then the page
+    assert sqls[1].lstrip().startswith("WITH page AS") and "__count" not in sqls[1]
+    # After a write the counts follow at once.
+    Site.objects.filter(pk=active.order_by("id").first().pk).update(status="closed")
+    assert items("/ogcapi/collections/sites/items?limit=1")["numberMatched"] == active.count()
+    # A time filter counts the rows (the counts table knows no dates).
+    day = Site.objects.order_by("updated_at").values_list("updated_at", flat=True).first()
+    stamp = day.isoformat().replace("+00:00", "Z")
+    timed = items(f"/ogcapi/collections/sites/items?limit=1&datetime=../{stamp}")
+    assert timed["numberMatched"] == active.filter(updated_at__lte=day).count()
+    # A coordinator sees closed sites too; an inspector only his agency's (row count).
+    client.force_login(user)
+    assert items("/ogcapi/collections/sites/items?limit=1")["numberMatched"] == Site.objects.count()
+    agency = Site.objects.exclude(agency=None).values_list("agency", flat=True).first()
+    inspector = django_user_model.objects.create_user("insp3", password="x")
+    Profile.objects.create(user=inspector, role=Role.INSPECTOR, agency_id=agency)
+    client.force_login(inspector)
+    theirs = site_list(user=inspector).count()
+    assert items("/ogcapi/collections/sites/items?limit=1")["numberMatched"] == theirs
