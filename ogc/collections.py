@@ -93,6 +93,11 @@ class Collection:
 
     # Overridden below.
     layer_type = ""
+    tiled = False  # served as vector tiles too (ogc.tiles)
+
+    def visible(self, user) -> bool:
+        """Whether the reader may see the collection at all (else it answers 404)."""
+        return True
 
     def rows(self, user) -> QuerySet:
         raise NotImplementedError
@@ -174,6 +179,7 @@ def _interval(lo, hi) -> list:
 class UnitsCollection(Collection):
     day: date = NEW_STRUCTURE_DAY
     layer_type = "units"
+    tiled = True
 
     def rows(self, user) -> QuerySet:
         # Units are public reference data: the same for every reader.
@@ -253,6 +259,7 @@ SITE_CORE_SQL = """
 class SitesCollection(Collection):
     kind: str | None = None
     layer_type = "sites"
+    tiled = True
 
     def rows(self, user) -> QuerySet:
         qs = site_list(user=user)
@@ -365,6 +372,9 @@ def _registry() -> dict[str, Collection]:
     from .indicators import indicator_collections
 
     items += indicator_collections()
+    from .planning import planning_collections
+
+    items += planning_collections()
     return {c.id: c for c in items}
 
 

@@ -69,12 +69,12 @@ class IndicatorCollection(Collection):
     def page(self, user, *, bbox, interval, limit: int, offset: int) -> tuple[int, int, str]:
         rows = self._rows(user, bbox=bbox, interval=interval)
         chosen = rows[offset : offset + limit]
-        returned, features = _features(chosen)
+        returned, features = unit_features(chosen)
         return len(rows), returned, features
 
     def single(self, user, feature_id: int) -> str | None:
         rows = self._rows(user, bbox=None, interval=None, ids={feature_id})
-        returned, features = _features(rows)
+        returned, features = unit_features(rows)
         return features[1:-1] if returned else None
 
     def extent(self, user) -> dict:
@@ -85,7 +85,7 @@ class IndicatorCollection(Collection):
         return {}
 
 
-def _features(rows) -> tuple[int, str]:
+def unit_features(rows) -> tuple[int, str]:
     ids = [unit_id for unit_id, _props in rows]
     props = [json.dumps(p, ensure_ascii=False, default=str) for _unit_id, p in rows]
     with connection.cursor() as cur:
@@ -105,4 +105,4 @@ def indicator_collections() -> list[Collection]:
     ]
 
 
-__all__ = ["CRS84", "IndicatorCollection", "indicator_collections"]
+__all__ = ["CRS84", "IndicatorCollection", "indicator_collections", "unit_features"]

@@ -313,7 +313,7 @@ def _render(
 
 def _layer(layer: str) -> Collection:
     collection = COLLECTIONS.get(layer)
-    if not isinstance(collection, UnitsCollection | SitesCollection):
+    if collection is None or not collection.tiled:
         raise not_found(_("no tile layer '%(id)s'") % {"id": layer})
     return collection
 

@@ -52,11 +52,12 @@ def _url(request, name: str, *args) -> str:
     return request.build_absolute_uri(reverse(f"ogc:{name}", args=args))
 
 
-def _collection(collection_id: str) -> Collection:
-    try:
-        return COLLECTIONS[collection_id]
-    except KeyError:
-        raise not_found(_("no collection '%(id)s'") % {"id": collection_id}) from None
+def _collection(collection_id: str, user) -> Collection:
+    """The collection, or a 404 when it does not exist or the reader may not see it."""
+    found = COLLECTIONS.get(collection_id)
+    if found is None or not found.visible(user):
+        raise not_found(_("no collection '%(id)s'") % {"id": collection_id})
+    return found
 
 
 @require_safe
@@ -123,6 +124,19 @@ def _collection_json(request, collection: Collection, user) -> dict:
     if extent is None:
         extent = collection.extent(user)
         cache.set(key, extent, EXTENT_SECONDS)
+    links = [
+        {"href": _url(request, "collection", collection.id), "rel": "self", "type": JSON},
+        {"href": _url(request, "items", collection.id), "rel": "items", "type": GEOJSON},
+    ]
+    if collection.tiled:
+        links.append(
+            {
+                "href": request.build_absolute_uri(reverse("tiles:tilejson", args=[collection.id])),
+                "rel": "describedby",
+                "type": JSON,
+                "title": _("TileJSON of the vector tiles"),
+            }
+        )
     return {
         "id": collection.id,
         "title": str(collection.title),
@@ -130,16 +144,7 @@ def _collection_json(request, collection: Collection, user) -> dict:
         "itemType": "feature",
         "crs": [CRS84],
         "extent": extent,
-        "links": [
-            {"href": _url(request, "collection", collection.id), "rel": "self", "type": JSON},
-            {"href": _url(request, "items", collection.id), "rel": "items", "type": GEOJSON},
-            {
-                "href": request.build_absolute_uri(reverse("tiles:tilejson", args=[collection.id])),
-                "rel": "describedby",
-                "type": JSON,
-                "title": _("TileJSON of the vector tiles"),
-            },
-        ],
+        "links": links,
     }
 
 
@@ -152,7 +157,9 @@ def collections(request):
     return _json(
         {
             "links": [{"href": _url(request, "collections"), "rel": "self", "type": JSON}],
-            "collections": [_collection_json(request, c, user) for c in COLLECTIONS.values()],
+            "collections": [
+                _collection_json(request, c, user) for c in COLLECTIONS.values() if c.visible(user)
+            ],
         }
     )
 
@@ -160,10 +167,11 @@ def collections(request):
 @require_safe
 @handles_errors
 def collection(request, collection_id):
-    collection = _collection(collection_id)
+    user = reader(request)
+    collection = _collection(collection_id, user)
     check_params(request, {"f"})
     _format(request)
-    return _json(_collection_json(request, collection, reader(request)))
+    return _json(_collection_json(request, collection, user))
 
 
 def _page_link(request, rel: str, offset: int, limit: int) -> dict:
@@ -180,12 +188,13 @@ def _page_link(request, rel: str, offset: int, limit: int) -> dict:
 @require_safe
 @handles_errors
 def items(request, collection_id):
-    collection = _collection(collection_id)
+    user = reader(request)
+    collection = _collection(collection_id, user)
     check_params(request, {"limit", "offset", "bbox", "datetime", "f"})
     _format(request)
     limit, offset = limit_offset(request, default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
     matched, returned, features = collection.page(
-        reader(request),
+        user,
         bbox=parse_bbox(request),
         interval=parse_datetime(request),
         limit=limit,
@@ -213,7 +222,8 @@ def items(request, collection_id):
 @require_safe
 @handles_errors
 def item(request, collection_id, feature_id):
-    collection = _collection(collection_id)
+    user = reader(request)
+    collection = _collection(collection_id, user)
     check_params(request, {"f"})
     _format(request)
     missing = not_found(
@@ -221,7 +231,7 @@ def item(request, collection_id, feature_id):
     )
     if not feature_id.isdigit() or len(feature_id) > 18:
         raise missing
-    feature = collection.single(reader(request), int(feature_id))
+    feature = collection.single(user, int(feature_id))
     if feature is None:
         raise missing
     links = [
