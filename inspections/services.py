@@ -417,15 +417,22 @@ def _update_actions(inspection: Inspection, items: dict, answers: list[AnswerIn]
     # failed item and both create one (the unique constraint then turned the second into a 500;
     # found by the load test). Serialise them on the site row; FOR NO KEY UPDATE does not block
     # rows that merely reference the site.
-    Site.objects.select_for_update(no_key=True).filter(pk=site.pk).values_list("pk", flat=True).first()
+    Site.objects.select_for_update(no_key=True).filter(pk=site.pk).order_by().values_list(
+        "pk", flat=True
+    ).first()
+    # The unresolved actions of the answered items, locked, in one query (at most one per item:
+    # action_one_unresolved_per_site_item).
+    unresolved_by_item = {
+        action.item_code: action
+        for action in CorrectiveAction.objects.select_for_update(of=("self",))
+        .filter(site=site, item_code__in=[items[a.item].code for a in answers])
+        .exclude(status=ActionStatus.VERIFIED)
+        .select_related("opened_by")
+        .order_by()
+    }
     for a in answers:
         item = items[a.item]
-        unresolved = (
-            CorrectiveAction.objects.select_for_update()
-            .filter(site=site, item_code=item.code)
-            .exclude(status=ActionStatus.VERIFIED)
-            .first()
-        )
+        unresolved = unresolved_by_item.get(item.code)
         if a.value == AnswerValue.FAIL:
             if unresolved is None:
                 action = CorrectiveAction(
