@@ -15,6 +15,18 @@ ERRORS = {
     "400": _json_response("A query parameter has a bad value or is unknown (named in `errors`)."),
     "404": _json_response("No such collection or feature."),
 }
+# Answers any operation may give: wrong HTTP Basic credentials, too many failed log-ins,
+# the database unreachable (with Retry-After).
+COMMON = {
+    "400": ERRORS["400"],
+    "401": _json_response("HTTP Basic credentials were sent and are wrong."),
+    "429": _json_response("Too many failed log-ins from this name or address; see Retry-After."),
+    "503": _json_response("The database is unreachable for the moment; see Retry-After."),
+}
+
+
+def _responses(ok: dict, *, missing: bool = False) -> dict:
+    return {"200": ok, **COMMON, **({"404": ERRORS["404"]} if missing else {})}
 
 
 def openapi_document(request, collections, max_limit: int, default_limit: int) -> dict:
@@ -35,7 +47,7 @@ def openapi_document(request, collections, max_limit: int, default_limit: int) -
                     "operationId": "getLandingPage",
                     "summary": "Landing page",
                     "parameters": [_ref("f")],
-                    "responses": {"200": _json_response("Links to the API definition, conformance and data")},
+                    "responses": _responses(_json_response("Links to the API definition and the data")),
                 }
             },
             "/conformance": {
@@ -43,16 +55,16 @@ def openapi_document(request, collections, max_limit: int, default_limit: int) -
                     "operationId": "getConformanceDeclaration",
                     "summary": "Conformance classes implemented",
                     "parameters": [_ref("f")],
-                    "responses": {"200": _json_response("The conformsTo list")},
+                    "responses": _responses(_json_response("The conformsTo list")),
                 }
             },
             "/api": {
                 "get": {
                     "operationId": "getAPIDefinition",
                     "summary": "This document",
-                    "responses": {
-                        "200": _json_response("OpenAPI 3.0", "application/vnd.oai.openapi+json;version=3.0")
-                    },
+                    "responses": _responses(
+                        _json_response("OpenAPI 3.0", "application/vnd.oai.openapi+json;version=3.0")
+                    ),
                 }
             },
             "/collections": {
@@ -60,7 +72,7 @@ def openapi_document(request, collections, max_limit: int, default_limit: int) -
                     "operationId": "getCollections",
                     "summary": "The feature collections",
                     "parameters": [_ref("f")],
-                    "responses": {"200": _json_response("Collections with their extents")},
+                    "responses": _responses(_json_response("Collections with their extents")),
                 }
             },
             "/collections/{collectionId}": {
@@ -68,7 +80,7 @@ def openapi_document(request, collections, max_limit: int, default_limit: int) -
                     "operationId": "describeCollection",
                     "summary": "One collection",
                     "parameters": [_ref("collectionId"), _ref("f")],
-                    "responses": {"200": _json_response("The collection"), "404": ERRORS["404"]},
+                    "responses": _responses(_json_response("The collection"), missing=True),
                 }
             },
             "/collections/{collectionId}/items": {
@@ -83,10 +95,9 @@ def openapi_document(request, collections, max_limit: int, default_limit: int) -
                         _ref("datetime"),
                         _ref("f"),
                     ],
-                    "responses": {
-                        "200": _json_response("A GeoJSON FeatureCollection", "application/geo+json"),
-                        **ERRORS,
-                    },
+                    "responses": _responses(
+                        _json_response("A GeoJSON FeatureCollection", "application/geo+json"), missing=True
+                    ),
                 }
             },
             "/collections/{collectionId}/items/{featureId}": {
@@ -94,10 +105,9 @@ def openapi_document(request, collections, max_limit: int, default_limit: int) -
                     "operationId": "getFeature",
                     "summary": "One feature",
                     "parameters": [_ref("collectionId"), _ref("featureId"), _ref("f")],
-                    "responses": {
-                        "200": _json_response("A GeoJSON Feature", "application/geo+json"),
-                        "404": ERRORS["404"],
-                    },
+                    "responses": _responses(
+                        _json_response("A GeoJSON Feature", "application/geo+json"), missing=True
+                    ),
                 }
             },
         },

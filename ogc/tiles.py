@@ -43,6 +43,7 @@ from django.db.models.expressions import RawSQL
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from places.models import SiteStatus
@@ -341,6 +342,7 @@ def _public_keys(collection: Collection, z: int, x: int, y: int, version: str) -
     return f'"v{key}"', f"ogc:tile:{key}"
 
 
+@csrf_exempt  # read-only (require_safe): any other method is a 405, not a CSRF 403
 @require_safe
 @handles_errors
 def tile(request, layer, z, x, y):
@@ -392,6 +394,7 @@ def tile(request, layer, z, x, y):
     return response
 
 
+@csrf_exempt  # read-only (require_safe): any other method is a 405, not a CSRF 403
 @require_safe
 @handles_errors
 def tilejson(request, layer):

@@ -1,0 +1,55 @@
+"""schemathesis over the OGC API's own OpenAPI definition (/ogcapi/api), as for /api/.
+
+The definition is the one the service publishes (ogc.openapi, built for the test server), so
+every documented operation and parameter of the OGC API is fuzzed: no 5xx, and every answer as
+documented (status, content type), anonymous and with an inspector's HTTP Basic credentials
+(the way GIS clients log in). Bounded in CI like tests/test_schemathesis.py; the same
+SCHEMATHESIS_FULL / SCHEMATHESIS_MAX_EXAMPLES switches make the long run.
+"""
+
+import os
+
+import pytest
+import schemathesis
+from django.test import RequestFactory
+
+from ogc.collections import COLLECTIONS
+from ogc.openapi import openapi_document
+from ogc.views import DEFAULT_LIMIT, MAX_LIMIT
+
+from .test_schemathesis import FUZZ, _check
+from .test_schemathesis import inspector_auth as inspector_auth  # noqa: F401  (fixture)
+
+_request = RequestFactory().get("/ogcapi/api")
+schema = schemathesis.openapi.from_dict(
+    openapi_document(_request, list(COLLECTIONS.values()), MAX_LIMIT, DEFAULT_LIMIT)
+)
+schema.config.phases.coverage.enabled = os.environ.get("SCHEMATHESIS_FULL") == "1"
+
+
+@pytest.fixture
+def reference(lai_chau):
+    """The Lai Châu units and a few sites, so that features exist to be read."""
+    from django.contrib.gis.geos import Point
+
+    from places.services import site_create
+
+    for i in range(3):
+        site_create(
+            kind="playground",
+            name=f"Sân chơi {i}",
+            geom=Point(103.2411 + i / 100, 22.3606, srid=4326),
+            attributes={"access": "public"},
+        )
+
+
+@schema.parametrize()
+@FUZZ
+def test_ogc_anonymous(case, reference):
+    _check(case)
+
+
+@schema.parametrize()
+@FUZZ
+def test_ogc_inspector(case, reference, inspector_auth):  # noqa: F811
+    _check(case, headers={"Authorization": inspector_auth})
