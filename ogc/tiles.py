@@ -36,7 +36,6 @@ import math
 
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Field
 from django.db.models.expressions import RawSQL
@@ -46,6 +45,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from core.cache import cache_get, cache_set
 from places.models import SiteStatus
 
 from .collections import (  # noqa: F401  (ACTIVE, EVERY, site_scope: used here and by tests)
@@ -366,13 +366,13 @@ def tile(request, layer, z, x, y):
         state, data = "not-modified", b""
         etag, cache_key = _public_keys(collection, z, x, y, data_version())
         if not _etag_matches(if_none_match, etag):
-            data = cache.get(cache_key)
+            data = cache_get(cache_key)
             state = "hit"
             if data is None:
                 version, data = render_tile(collection, user, z, x, y, with_version=True)
                 etag, cache_key = _public_keys(collection, z, x, y, version)
                 state = "miss"
-                cache.set(cache_key, data, seconds)
+                cache_set(cache_key, data, seconds)
     else:
         # A user's scope (role, agency, area) shapes the tile, or the cache is off: rendered each
         # time (one statement), ETag from the content.

@@ -7,13 +7,14 @@ scoped through places.selectors.site_list exactly as /api/v1/sites/ is.
 
 import json
 
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
+
+from core.cache import cache_get, cache_set
 
 from .collections import COLLECTIONS, CRS84, Collection
 from .common import (
@@ -124,10 +125,10 @@ def api(request):
 
 def _collection_json(request, collection: Collection, user) -> dict:
     key = f"ogc:extent:{collection.id}:{scope_key(user)}"
-    extent = cache.get(key)
+    extent = cache_get(key)
     if extent is None:
         extent = collection.extent(user)
-        cache.set(key, extent, EXTENT_SECONDS)
+        cache_set(key, extent, EXTENT_SECONDS)
     links = [
         {"href": _url(request, "collection", collection.id), "rel": "self", "type": JSON},
         {"href": _url(request, "items", collection.id), "rel": "items", "type": GEOJSON},

@@ -1,7 +1,6 @@
 """Reports API: create (compute and freeze), list, retrieve, download in each format, submit, and the
 coordinator's list of who has submitted for a period. Thin: parameters and permissions in services."""
 
-from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -11,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from core.cache import cache_get, cache_set
 from core.params import choice_param, reject_unknown_params
 from inspections.scoping import sees_everything
 
@@ -217,7 +217,7 @@ def download_response(report, params, default_lang: str = "vi") -> HttpResponse:
                 }
             )
     key = f"reports:{report.pk}:{report.checksum}:{fmt}:{lang}:{table or ''}"
-    cached = cache.get(key) if fmt == "pdf" else None
+    cached = cache_get(key) if fmt == "pdf" else None
     if cached is None:
         try:
             content, content_type = render(report.data, fmt, lang, checksum=report.checksum, table=table)
@@ -230,7 +230,7 @@ def download_response(report, params, default_lang: str = "vi") -> HttpResponse:
                 }
             ) from exc
         if fmt == "pdf":  # seconds to lay out; the same snapshot always gives the same document
-            cache.set(key, (content, content_type), PDF_CACHE_SECONDS)
+            cache_set(key, (content, content_type), PDF_CACHE_SECONDS)
     else:
         content, content_type = cached
     response = HttpResponse(content, content_type=content_type)
