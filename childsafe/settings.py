@@ -300,6 +300,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "ogc.openapi.add_tile_paths",
         "core.openapi.add_error_responses",
     ],
     "ENUM_NAME_OVERRIDES": {

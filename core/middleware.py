@@ -159,7 +159,8 @@ class SecurityHeadersMiddleware:
 
 
 class ApiJsonErrorsMiddleware:
-    """Errors under /api/ are JSON, as the schema documents, even when Django answered with HTML.
+    """Errors under /api/, /ogcapi/ and /tiles/ (the machine interfaces) are JSON, as the schemas
+    document, even when Django answered with HTML.
 
     URL patterns that do not match (a 404 from the resolver) and Django's own 400/403/405 pages
     are HTML by default, and in development the 404 is the technical debug page.
@@ -171,7 +172,7 @@ class ApiJsonErrorsMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if (
-            request.path.startswith("/api/v1/")
+            request.path.startswith(("/api/v1/", "/ogcapi/", "/tiles/"))
             and response.status_code >= 400
             and response.get("Content-Type", "").startswith("text/html")
             and not getattr(response, "streaming", False)

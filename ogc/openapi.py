@@ -179,3 +179,52 @@ def openapi_document(request, collections, max_limit: int, default_limit: int) -
             }
         },
     }
+
+
+def add_tile_paths(result, generator, request, public):
+    """drf-spectacular hook: the vector tiles (/tiles/, plain Django views) in the API schema, so
+    that the documentation and schemathesis cover them like every /api/ operation."""
+    from .collections import COLLECTIONS
+    from .tiles import MAX_ZOOM, MVT
+
+    layers = [c.id for c in COLLECTIONS.values() if c.tiled]
+    layer = {
+        "name": "layer",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": layers},
+        "description": "A tiled collection of /ogcapi/",
+    }
+
+    def coordinate(name: str, maximum: int | None = None) -> dict:
+        schema = {"type": "integer", "minimum": 0}
+        if maximum is not None:
+            schema["maximum"] = maximum
+        return {"name": name, "in": "path", "required": True, "schema": schema}
+
+    paths = result.setdefault("paths", {})
+    paths["/tiles/{layer}/{z}/{x}/{y}.pbf"] = {
+        "get": {
+            "operationId": "tiles_tile",
+            "summary": "A Mapbox Vector Tile of a layer (x and y below 2^z)",
+            "tags": ["tiles"],
+            "parameters": [layer, coordinate("z", MAX_ZOOM), coordinate("x"), coordinate("y")],
+            "responses": {
+                "200": {
+                    "description": "The tile (sites clustered below zoom 11 with a count)",
+                    "content": {MVT: {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+            },
+        }
+    }
+    paths["/tiles/{layer}.json"] = {
+        "get": {
+            "operationId": "tiles_tilejson",
+            "summary": "TileJSON 3.0 of a layer",
+            "tags": ["tiles"],
+            "parameters": [layer],
+            "responses": {"200": _json_response("TileJSON 3.0")},
+        }
+    }
+    return result

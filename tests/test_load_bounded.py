@@ -6,6 +6,12 @@ same-UUID races and connections cut mid-request, and a 5 s database outage throu
 in the middle. Then, in SQL: every UUID sent is
 stored exactly once with all its answers, nothing else; no 5xx but 503 during the outage; the
 service recovered by itself. The private database is dropped afterwards.
+
+The same run against a real restart: a private, throw-away PostgreSQL cluster (bench/load/cluster.py,
+fsync and synchronous_commit on) migrated from scratch, which gunicorn reaches directly and which
+is killed in the middle with `pg_ctl stop -m immediate` (no checkpoint: the next start replays the
+WAL, as after a crash) and started again 5 s later. Every acknowledged submission must survive the
+crash recovery. The machine's shared server is never touched; the cluster's directory is removed.
 """
 
 import os
@@ -14,7 +20,7 @@ import time
 import psycopg2
 import pytest
 
-from bench.load import loadgen
+from bench.load import cluster, loadgen
 from bench.load.proxy import OutageProxy
 
 pytestmark = pytest.mark.slow
@@ -118,3 +124,86 @@ def test_bounded_load_with_races_cuts_and_a_database_outage(private_db, tmp_path
     assert "503" in f["healthz_during"], summary
     assert f["recovery_s"] is not None and f["recovery_s"] < 10, summary
     assert time.time() - started < 120, summary
+
+
+@pytest.fixture
+def private_cluster():
+    """A private PostgreSQL cluster with a migrated database, the reference data, 3 users with
+    sessions and 12 sites (migrating from scratch takes seconds). Removed afterwards."""
+    if not cluster.available():
+        pytest.skip(f"PostgreSQL server binaries not found in {cluster.BIN}")
+    with cluster.PrivateCluster(prefix="cs-load-ci-") as pg:
+        world = loadgen.prepare_database(
+            "cs_load_restart", users=3, sites=12, steps="migrate", sessions=True, log=lambda *_: None, pg=pg
+        )
+        yield pg, world
+        root = pg.root
+    assert not root.exists()
+
+
+def _stored_in_sql(pg, db: str, run_id: str) -> dict[str, tuple[int, int]]:
+    """client_uuid -> (inspection rows, answer rows) of this run, read straight from the cluster."""
+    conn = loadgen.pg_connect(db, pg)
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            SELECT i.client_uuid::text, count(DISTINCT i.id), count(a.id)
+            FROM inspections_inspection i
+            LEFT JOIN inspections_answer a ON a.inspection_id = i.id
+            WHERE i.findings LIKE %s GROUP BY i.client_uuid
+            """,
+            [f"load-run {run_id} #%"],
+        )
+        rows = {u: (n, answers) for u, n, answers in cur.fetchall()}
+    conn.close()
+    return rows
+
+
+def test_bounded_load_with_a_real_database_crash_and_restart(private_cluster, tmp_path):
+    pg, world = private_cluster
+    cfg = loadgen.Config(
+        clients=10,
+        seconds=20,
+        replay=0.10,
+        race=0.05,
+        cut=0.02,
+        outage_at=7,
+        outage_seconds=5,
+        outage_mode="restart",
+        stop_mode="immediate",
+        drain_seconds=40,
+        cover_all_kinds=True,
+    )
+    started = time.time()
+    result = loadgen.load_and_check(
+        "cs_load_restart", world, cfg, workers=4, threads=1, log_dir=tmp_path, log=lambda *_: None, pg=pg
+    )
+    f = result.figures
+    print(f"load figures (real restart): {f}")
+    summary = f"{f}\nproblems: {result.problems[:20]}\nserver log: {result.server_errors[:20]}"
+
+    assert result.problems == [], summary
+    assert result.server_errors == [], summary
+    # The server really went down without a checkpoint and came back through crash recovery.
+    assert [e for _, e in pg.events] == ["start", "stop immediate", "start"], pg.events
+    log = "\n".join(pg.recovery_lines())
+    assert "not properly shut down" in log and "redo" in log, log
+    # Every acknowledged UUID is stored exactly once with all its answers; nothing else is stored.
+    run = result.run
+    acked = {u for u, sub in run.subs.items() if sub.acked}
+    stored = _stored_in_sql(pg, "cs_load_restart", run.run_id)
+    items = len(world["items"])
+    assert acked == set(run.subs) == set(stored), summary
+    assert all(stored[u] == (1, items) for u in acked), summary
+    # Some submissions were stored before the crash, some after it.
+    down, up = run.outage
+    assert any(s.status == 201 and s.end < down for s in run.sent), summary
+    assert any(s.status == 201 and s.start > up for s in run.sent), summary
+    # No 5xx but 503 (with Retry-After) while the server was down, none outside.
+    assert all(s.status is None or s.status < 500 or s.status == 503 for s in run.sent), summary
+    assert f["outage_503"] > 0 and f["outage_500"] == 0, summary
+    assert "503" in f["healthz_during"], summary
+    # The service came back by itself: submissions and /healthz.
+    assert f["recovery_s"] is not None and f["recovery_s"] < 10, summary
+    assert f["healthz_recovery_s"] is not None and f["healthz_recovery_s"] < 10, summary
+    assert time.time() - started < 150, summary

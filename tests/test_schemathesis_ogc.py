@@ -53,3 +53,25 @@ def test_ogc_anonymous(case, reference):
 @FUZZ
 def test_ogc_inspector(case, reference, inspector_auth):  # noqa: F811
     _check(case, headers={"Authorization": inspector_auth})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/ogcapi/no/such/path", "/tiles/sites/-1/0/0.pbf", "/tiles/sites/1/x/0.pbf", "/api/v1/nothing/"]
+)
+def test_unmatched_machine_paths_answer_json(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    assert response.json()["detail"]
+
+
+def test_tiles_are_in_the_api_schema():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    tile = paths["/tiles/{layer}/{z}/{x}/{y}.pbf"]["get"]
+    assert {"200", "304", "400", "404", "503"} <= set(tile["responses"])
+    layers = tile["parameters"][0]["schema"]["enum"]
+    assert "sites" in layers and "units-2025" in layers and "indicators-coverage" not in layers
+    assert "/tiles/{layer}.json" in paths

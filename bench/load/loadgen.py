@@ -11,9 +11,14 @@ again after Retry-After; at the end every send not yet acknowledged (including e
 is sent again until it is. Then the database is checked in SQL: every UUID the clients made
 exists exactly once, with all its answers, and nothing else of the run exists.
 
-The database can be made unreachable for a while through bench/load/proxy.py (or, optionally,
-by restarting the PostgreSQL cluster): the service must answer 503 then, never 500, and recover
-by itself.
+The database can be made unreachable for a while through bench/load/proxy.py, or really
+stopped and started again: a private, throw-away PostgreSQL cluster (bench/load/cluster.py) that
+holds the run's database, stopped with `pg_ctl stop -m fast` or `-m immediate` (a crash: no
+checkpoint, WAL replay on the next start). The machine's shared server is never restarted. The
+service must answer 503 then, never 500, recover by itself, and lose no acknowledged submission.
+
+Everything that touches PostgreSQL takes `pg`: None for the machine's server (Unix socket), or a
+PrivateCluster (anything with connect_kwargs(db) and dsn(db)).
 """
 
 import contextlib
@@ -22,7 +27,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import statistics
@@ -49,21 +53,23 @@ API = "/api/v1/inspections/"
 # --- database and server ---------------------------------------------------------------------------------
 
 
-def pg_connect(db: str):
+def pg_connect(db: str, pg=None):
+    if pg is not None:
+        return psycopg2.connect(**pg.connect_kwargs(db), connect_timeout=10)
     return psycopg2.connect(dbname=db, host=PG_SOCKET_DIR)
 
 
-def drop_database(db: str) -> None:
-    conn = pg_connect("postgres")
+def drop_database(db: str, pg=None) -> None:
+    conn = pg_connect("postgres", pg)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     conn.close()
 
 
-def clone_database(template: str, db: str) -> None:
+def clone_database(template: str, db: str, pg=None) -> None:
     """CREATE DATABASE db TEMPLATE template (nobody may be connected to the template)."""
-    conn = pg_connect("postgres")
+    conn = pg_connect("postgres", pg)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
@@ -71,7 +77,7 @@ def clone_database(template: str, db: str) -> None:
     conn.close()
 
 
-def base_env(db: str, extra: dict | None = None) -> dict:
+def base_env(db: str, extra: dict | None = None, pg=None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "DB_"))}
     env.update(
         {
@@ -83,19 +89,29 @@ def base_env(db: str, extra: dict | None = None) -> dict:
             "DJANGO_LOG_LEVEL": "WARNING",
         }
     )
+    if pg is not None:
+        env["DATABASE_URL"] = pg.dsn(db)  # settings.py: DATABASE_URL wins over DB_NAME / PGHOST
     env.update(extra or {})
     return env
 
 
 def prepare_database(
-    db: str, *, users: int, sites: int, steps: str = "reference", sessions: bool = False, log=print
+    db: str,
+    *,
+    users: int,
+    sites: int,
+    steps: str = "reference",
+    sessions: bool = False,
+    log=print,
+    pg=None,
 ) -> dict:
     """The run's users and sites, after `steps`: "full" (the whole demo province), "migrate"
     (schema and reference data) or "reference" (reference data only). See prepare.py."""
     args = [sys.executable, str(ROOT / "bench/load/prepare.py"), "--users", str(users), "--sites", str(sites)]
     args += ["--password", PASSWORD, f"--{steps}", *(["--sessions"] if sessions else [])]
     started = time.time()
-    done = subprocess.run(args, cwd=ROOT, env=base_env(db), capture_output=True, text=True, timeout=1800)
+    env = base_env(db, pg=pg)
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"prepare failed: {done.stderr[-3000:]}")
     log(f"prepared {db} in {time.time() - started:.0f} s")
@@ -109,14 +125,16 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """gunicorn on loopback, its database reached through `db_port` (the proxy) on 127.0.0.1."""
+    """gunicorn on loopback, its database reached through `db_port` (the proxy) on 127.0.0.1,
+    or directly in `pg` (a private cluster) when there is no proxy."""
 
-    def __init__(self, db: str, *, db_port: int | None, workers: int, threads: int, log_path: Path):
+    def __init__(self, db: str, *, db_port: int | None, workers: int, threads: int, log_path: Path, pg=None):
         self.port = free_port()
         extra = {}
         if db_port is not None:
-            extra["DATABASE_URL"] = f"postgres://127.0.0.1:{db_port}/{db}"
-        self.env = base_env(db, extra)
+            user = f"{pg.user}@" if pg is not None else ""
+            extra["DATABASE_URL"] = f"postgres://{user}127.0.0.1:{db_port}/{db}"
+        self.env = base_env(db, extra, pg=pg)
         self.args = [
             str(Path(sys.executable).with_name("gunicorn")),
             "childsafe.wsgi:application",
@@ -271,8 +289,8 @@ class Config:
     cut: float = 0.01
     outage_at: float | None = None  # seconds after the start
     outage_seconds: float = 15
-    outage_mode: str = "proxy"  # or "restart": pg_ctlcluster restart (shared server!)
-    pg_cluster: str = "15 main"
+    outage_mode: str = "proxy"  # or "restart": stop and start the private cluster for real
+    stop_mode: str = "immediate"  # restart: pg_ctl stop -m immediate (a crash) or fast
     grace: float = 3.0  # a 503 may still end this long after the database is back
     drain_seconds: float = 120
     seed: int = 11
@@ -281,8 +299,17 @@ class Config:
 
 
 class LoadRun:
-    def __init__(self, cfg: Config, *, port: int, world: dict, db: str, proxy: OutageProxy | None):
-        self.cfg, self.port, self.world, self.db, self.proxy = cfg, port, world, db, proxy
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        port: int,
+        world: dict,
+        db: str,
+        proxy: OutageProxy | None,
+        pg=None,
+    ):
+        self.cfg, self.port, self.world, self.db, self.proxy, self.pg = cfg, port, world, db, proxy, pg
         self.run_id = uuid.uuid4().hex[:8]
         self.lock = threading.Lock()
         self.sent: list[Sent] = []
@@ -454,10 +481,14 @@ class LoadRun:
         time.sleep(max(0.0, start + self.cfg.outage_at - time.time()))
         down = time.time()
         if self.cfg.outage_mode == "restart":
-            cluster = self.cfg.pg_cluster.split()
-            subprocess.run(["pg_ctlcluster", *cluster, "stop"], check=True)  # fast mode by default
-            time.sleep(self.cfg.outage_seconds)
-            subprocess.run(["pg_ctlcluster", *cluster, "start"], check=True)
+            # A real stop of the private cluster (never the shared server): the outage lasts
+            # from here until the server accepts connections again, crash recovery included.
+            self.pg.stop(self.cfg.stop_mode)
+            self.stopped_in = time.time() - down
+            time.sleep(max(0.0, self.cfg.outage_seconds - self.stopped_in))
+            t = time.time()
+            self.pg.start()
+            self.started_in = time.time() - t
         else:
             self.proxy.down()
             time.sleep(self.cfg.outage_seconds)
@@ -529,7 +560,7 @@ class LoadRun:
 
     def stored(self) -> dict[str, tuple[int, int, str]]:
         """client_uuid -> (rows, answers, inspector's user name) of everything this run stored."""
-        conn = pg_connect(self.db)
+        conn = pg_connect(self.db, self.pg)
         with conn.cursor() as cur:
             cur.execute(
                 """
@@ -654,11 +685,15 @@ class LoadRun:
             )
             if self.proxy is not None:
                 out.update({"proxy_cut": self.proxy.cut, "proxy_refused": self.proxy.refused})
+            if self.cfg.outage_mode == "restart":
+                out.update(
+                    {
+                        "stop_mode": self.cfg.stop_mode,
+                        "pg_stop_s": round(self.stopped_in, 2),
+                        "pg_start_s": round(self.started_in, 2),
+                    }
+                )
         return out
-
-
-def have_pg_ctlcluster() -> bool:
-    return shutil.which("pg_ctlcluster") is not None
 
 
 @dataclass
@@ -670,25 +705,46 @@ class Result:
 
 
 def load_and_check(
-    db: str, world: dict, cfg: Config, *, workers: int, threads: int, log_dir: Path, log=print
+    db: str,
+    world: dict,
+    cfg: Config,
+    *,
+    workers: int,
+    threads: int,
+    log_dir: Path,
+    log=print,
+    pg=None,
 ):
-    """gunicorn behind the outage proxy, the load run, the checks. The database must be prepared."""
-    proxy = OutageProxy().start()
+    """gunicorn, the load run, the checks. The database must be prepared (in `pg`, if given).
+
+    Proxy outage: gunicorn reaches the database through the outage proxy (in front of the shared
+    server's socket, or of the private cluster `pg`). Restart outage: gunicorn connects to the
+    private cluster `pg` directly, and the cluster itself is stopped and started."""
+    if cfg.outage_mode == "restart" and pg is None:
+        raise ValueError("a restart outage needs a private cluster (bench/load/cluster.py)")
+    proxy = None
+    if cfg.outage_mode != "restart":
+        target = ("127.0.0.1", pg.port) if pg is not None else PG_SOCKET_DIR + "/.s.PGSQL.5432"
+        proxy = OutageProxy(target).start()
     server = Gunicorn(
-        db, db_port=proxy.port, workers=workers, threads=threads, log_path=log_dir / "gunicorn.log"
+        db,
+        db_port=proxy.port if proxy else None,
+        workers=workers,
+        threads=threads,
+        log_path=log_dir / "gunicorn.log",
+        pg=pg,
     )
     try:
         t0 = time.time()
         server.start()
         server_start = time.time() - t0
-        log(
-            f"gunicorn on 127.0.0.1:{server.port} ({workers} workers x {threads} threads),"
-            f" database via proxy :{proxy.port}"
-        )
-        run = LoadRun(cfg, port=server.port, world=world, db=db, proxy=proxy).run()
+        via = f"via proxy :{proxy.port}" if proxy else f"directly on :{pg.port} (private cluster)"
+        log(f"gunicorn on 127.0.0.1:{server.port} ({workers} workers x {threads} threads), database {via}")
+        run = LoadRun(cfg, port=server.port, world=world, db=db, proxy=proxy, pg=pg).run()
     finally:
         server.stop()
-        proxy.stop()
+        if proxy:
+            proxy.stop()
     problems = run.check()
     server_errors = server.log_errors()
     figures = run.figures()

@@ -1,12 +1,27 @@
 """Load and fault run: 50 simulated inspectors against gunicorn for N minutes, with a database outage.
 
-    .venv/bin/python bench/load/run.py --minutes 5
+    .venv/bin/python bench/load/run.py --minutes 5               # outage through the TCP proxy
+    .venv/bin/python bench/load/run.py --minutes 2 --pg-restart  # a real PostgreSQL restart
 
 Creates a private database (default cs_load_bench) with the demo province, starts gunicorn on
-loopback with its database behind bench/load/proxy.py, runs the load (10 % replays, 5 % same-UUID
-races, 1 % cut connections) and cuts the database off in the middle for --outage-seconds. Then it
-checks in SQL that every UUID sent is stored exactly once with all its answers, and that there
-was no 5xx but 503 during the outage. Writes bench/results/load.md; exits 1 on any problem.
+loopback, runs the load (10 % replays, 5 % same-UUID races, 1 % cut connections) and takes the
+database away in the middle for --outage-seconds. Then it checks in SQL that every UUID sent is
+stored exactly once with all its answers, and that there was no 5xx but 503 during the outage,
+and that the service recovered by itself. Exits 1 on any problem.
+
+Two kinds of outage:
+  proxy (default)  the database lives on the machine's PostgreSQL server; gunicorn reaches it
+                   through bench/load/proxy.py, which cuts every connection (RST) and refuses new
+                   ones for the outage. Writes bench/results/load.md.
+  --pg-restart     the database lives in a private, throw-away PostgreSQL 15 cluster
+                   (bench/load/cluster.py: initdb in a temporary directory, 127.0.0.1 on a free
+                   port, fsync and synchronous_commit on) that gunicorn connects to directly. In
+                   the middle the cluster is really stopped (`pg_ctl stop -m immediate`, a crash:
+                   no checkpoint, WAL replay at the next start; or --stop-mode fast) and started
+                   again after --outage-seconds. The database is prepared inside the cluster
+                   (migrations, reference data, demo province, users, sites), and everything is
+                   removed afterwards. The machine's shared server is never restarted.
+                   Writes bench/results/load-restart.md.
 """
 
 import argparse
@@ -19,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.load import loadgen  # noqa: E402
+from bench.load import cluster, loadgen  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -42,10 +57,18 @@ def main(argv=None) -> int:
     p.add_argument(
         "--pg-restart",
         action="store_true",
-        help="restart the real cluster (pg_ctlcluster 15 main) instead of the proxy outage: "
-        "stops the machine's shared PostgreSQL server, never use it where others work",
+        help="run against a private, throw-away PostgreSQL cluster and really stop and start it "
+        "for the outage (never the machine's shared server)",
     )
-    p.add_argument("--out", default=str(ROOT / "bench/results/load.md"))
+    p.add_argument(
+        "--stop-mode",
+        choices=("immediate", "fast"),
+        default="immediate",
+        help="with --pg-restart: pg_ctl stop -m immediate (a crash, WAL replay) or fast",
+    )
+    p.add_argument(
+        "--out", default=None, help="default bench/results/load.md (load-restart.md with --pg-restart)"
+    )
     p.add_argument("--append", action="store_true", help="add this run to --out instead of replacing it")
     args = p.parse_args(argv)
 
@@ -59,47 +82,81 @@ def main(argv=None) -> int:
         outage_at=None if args.no_outage else (args.outage_at if args.outage_at is not None else seconds / 2),
         outage_seconds=args.outage_seconds,
         outage_mode="restart" if args.pg_restart else "proxy",
+        stop_mode=args.stop_mode,
     )
-    if args.pg_restart and not loadgen.have_pg_ctlcluster():
-        p.error("pg_ctlcluster is not installed")
-    if not args.reuse_db:
-        loadgen.drop_database(args.db)
-    try:
-        world = loadgen.prepare_database(
-            args.db,
-            users=args.clients,
-            sites=args.sites,
-            steps="migrate" if args.reuse_db or args.quick else "full",
-        )
-        with tempfile.TemporaryDirectory(prefix="cs-load-") as tmp:
-            started = time.time()
-            result = loadgen.load_and_check(
-                args.db, world, cfg, workers=args.workers, threads=args.threads, log_dir=Path(tmp)
-            )
-            took = time.time() - started
-    finally:
-        if not args.keep_db:
-            loadgen.drop_database(args.db)
-    text = report(args, cfg, result, took)
-    out = Path(args.out)
+    if args.pg_restart:
+        if not cluster.available():
+            p.error(f"PostgreSQL server binaries not found in {cluster.BIN}")
+        if args.reuse_db or args.keep_db:
+            p.error("--reuse-db and --keep-db do not apply to --pg-restart (the cluster is thrown away)")
+        with cluster.PrivateCluster(prefix="cs-load-pg-") as pg:
+            print(f"private cluster in {pg.root} on 127.0.0.1:{pg.port}")
+            result, took, prep = _run(args, cfg, pg)
+            pg_log = pg.recovery_lines()
+            refused = pg.refused_while_down()
+            pg_log.append(f"(connections refused while shutting down or recovering: {refused})")
+    else:
+        result, took, prep = _run(args, cfg, None)
+        pg_log = []
+    text = report(args, cfg, result, took, prep, pg_log)
+    default = "bench/results/load-restart.md" if args.pg_restart else "bench/results/load.md"
+    out = Path(args.out or ROOT / default)
     if args.append and out.exists():
-        text = out.read_text() + "\n" + text.replace("# Load and fault run", "## Another run", 1)
+        text = out.read_text() + "\n" + text.replace(text.splitlines()[0], "## Another run", 1)
     out.write_text(text)
     print(text)
     return 1 if result.problems else 0
 
 
-def report(args, cfg: loadgen.Config, result: loadgen.Result, took: float) -> str:
+def _run(args, cfg: loadgen.Config, pg) -> tuple[loadgen.Result, float, float]:
+    """Prepare the database (on the shared server, or in the private cluster `pg`), load, check."""
+    if not args.reuse_db:
+        loadgen.drop_database(args.db, pg)
+    try:
+        t = time.time()
+        world = loadgen.prepare_database(
+            args.db,
+            users=args.clients,
+            sites=args.sites,
+            steps="migrate" if args.reuse_db or args.quick else "full",
+            pg=pg,
+        )
+        prep = time.time() - t
+        with tempfile.TemporaryDirectory(prefix="cs-load-") as tmp:
+            started = time.time()
+            result = loadgen.load_and_check(
+                args.db, world, cfg, workers=args.workers, threads=args.threads, log_dir=Path(tmp), pg=pg
+            )
+            took = time.time() - started
+    finally:
+        if not args.keep_db:
+            loadgen.drop_database(args.db, pg)
+    return result, took, prep
+
+
+def report(
+    args, cfg: loadgen.Config, result: loadgen.Result, took: float, prep: float, pg_log: list[str]
+) -> str:
     f = result.figures
+    title = "# Load and fault run"
+    if cfg.outage_mode == "restart":
+        title = "# Load run with a real PostgreSQL restart"
+        where = (
+            "a private, throw-away PostgreSQL 15 cluster (bench/load/cluster.py; fsync, "
+            "synchronous_commit and full_page_writes on) reached directly on loopback"
+        )
+    else:
+        where = "PostgreSQL 15 behind the outage proxy"
     lines = [
-        "# Load and fault run",
+        title,
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, `bench/load/run.py"
-        f"{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}`; whole run {took:.0f} s. "
+        f"{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}`; database prepared in {prep:.0f} s, "
+        f"load, drain and checks {took:.0f} s. "
         "gunicorn "
         f"({args.workers} {'gthread' if args.threads > 1 else 'sync'} workers"
         f"{f' x {args.threads} threads' if args.threads > 1 else ''}, "
-        "DJANGO_DEBUG=1) on loopback, PostgreSQL 15 behind the outage proxy, on the shared 2-core "
+        f"DJANGO_DEBUG=1) on loopback, {where}, on the shared 2-core "
         "machine (load generator, server and database on the same cores: the figures are a floor, "
         "not a capacity).",
         "",
@@ -130,6 +187,11 @@ def report(args, cfg: loadgen.Config, result: loadgen.Result, took: float) -> st
         ]
         if "proxy_cut" in f:
             lines.append(f"| proxy: connections cut / refused | {f['proxy_cut']} / {f['proxy_refused']} |")
+        if "pg_stop_s" in f:
+            lines.append(
+                f"| PostgreSQL: `pg_ctl stop -m {f['stop_mode']}` / `pg_ctl start` (until it accepts "
+                f"connections) took | {f['pg_stop_s']} / {f['pg_start_s']} s |"
+            )
     lines += [
         "",
         "Checks (SQL on the private database after the run): every UUID sent stored exactly once "
@@ -139,6 +201,9 @@ def report(args, cfg: loadgen.Config, result: loadgen.Result, took: float) -> st
         f"**Problems: {len(result.problems)}**" + (" (clean run)" if not result.problems else ""),
     ]
     lines += [f"- {p}" for p in result.problems[:50]]
+    if pg_log:
+        lines += ["", "The private cluster's log about the stop and the recovery:", ""]
+        lines += [f"    {line[:200]}" for line in pg_log[-16:]]
     if result.server_errors:
         lines += ["", f"Server log lines with errors ({len(result.server_errors)}):", ""]
         lines += [f"    {e[:200]}" for e in result.server_errors[:20]]
