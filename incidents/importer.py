@@ -62,6 +62,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ExpatError
 
 from django.contrib.gis.geos import Point
 from django.db import DataError, IntegrityError, connection, transaction
@@ -80,6 +82,9 @@ MAX_ROWS = 20_000
 # openpyxl holds the shared strings of a workbook in memory: a few kB of zip can declare gigabytes.
 # 20 000 rows of incidents unpack to a few MB; zipfile never inflates a member past its declared size.
 MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024
+# The shared-strings part (every text cell's text) is read whole into memory: 20 000 rows of
+# incidents hold well under 5 MB of text; a bigger part is not an incident list.
+MAX_XLSX_SHARED_STRINGS_BYTES = 20 * 1024 * 1024
 CIRCUMSTANCES_MAX = Incident._meta.get_field("circumstances").max_length
 SOURCE_MAX = Incident._meta.get_field("source").max_length
 REFERENCE_MAX = Incident._meta.get_field("reference").max_length
@@ -218,18 +223,34 @@ def _csv_lines(data: bytes) -> Iterator[Line]:
         ) from exc
 
 
+# Malformed XML, or XML declaring entities (expat refuses their expansion: "billion laughs").
+_XML_ERRORS = (ParseError, ExpatError)
+
+
+def _xml_message() -> str:
+    return _("not a readable XLSX workbook: its XML is malformed or declares entities")
+
+
 def _xlsx_lines(data: bytes) -> Iterator[Line]:
     try:
-        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise IncidentFileError(_("not a readable XLSX workbook")) from exc
-    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+    if sum(info.file_size for info in members) > MAX_XLSX_UNPACKED_BYTES:
         raise IncidentFileError(unpacked_too_far(MAX_XLSX_UNPACKED_BYTES))
+    shared = sum(info.file_size for info in members if info.filename.lower().endswith("sharedstrings.xml"))
+    if shared > MAX_XLSX_SHARED_STRINGS_BYTES:
+        raise IncidentFileError(
+            _("the workbook holds %(size)d MB of text; an incident list holds at most %(limit)d MB")
+            % {"size": math.ceil(shared / 2**20), "limit": MAX_XLSX_SHARED_STRINGS_BYTES // 2**20}
+        )
     try:
         # data_only=False: a formula is read as a formula, so that it can be refused.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError, OSError) as exc:
         raise IncidentFileError(_("not a readable XLSX workbook")) from exc
+    except _XML_ERRORS as exc:
+        raise IncidentFileError(_xml_message()) from exc
     try:
         if not workbook.worksheets:
             raise IncidentFileError(_("the workbook has no sheet"))
@@ -249,6 +270,8 @@ def _xlsx_lines(data: bytes) -> Iterator[Line]:
             yield line, values, errors
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
         raise IncidentFileError(_("not a readable XLSX workbook")) from exc
+    except _XML_ERRORS as exc:
+        raise IncidentFileError(_xml_message()) from exc
     finally:
         workbook.close()
 

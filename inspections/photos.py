@@ -30,6 +30,8 @@ except ImportError:  # Pillow built without LittleCMS: photos then keep their ra
     ImageCms = None
 
 MB = 1024 * 1024
+# JPEGs larger than this are decoded and stored scaled down by the decoder (photo_clean).
+STORE_MAX_PIXELS = 16_000_000
 MIN_SIDE = 16
 JPEG_QUALITY = 85
 EARTH_RADIUS_M = 6_371_008.8  # WGS84 mean radius R1 = (2a + b) / 3
@@ -100,11 +102,19 @@ def photo_clean(
     filename: str = "",
     max_bytes: int = 10 * MB,
     max_pixels: int = 40_000_000,
+    max_png_pixels: int = 20_000_000,
 ) -> CleanPhoto:
     """Check an uploaded photo and re-encode it without metadata; raise PhotoRejected if unusable.
 
     ``filename`` is only used to label the error message; the content decides everything.
+
+    Memory: a decoded photo takes 3 bytes a pixel and the clean copy as much again. A JPEG over
+    STORE_MAX_PIXELS is decoded straight at half (or a quarter…) of its width and height by the
+    JPEG decoder's own scaling, and stored so: a 40-megapixel photo costs 30 MB, not 120 MB, and
+    10 megapixels are ample evidence. A PNG cannot be decoded scaled, so its limit is lower.
     """
+    if _sniff_png(data):
+        max_pixels = min(max_pixels, max_png_pixels)
     # Only the last component, and not too much of it: it ends up in a message shown back.
     label = PurePath(filename.replace("\\", "/")).name[:100] if filename else ""
 
@@ -162,6 +172,11 @@ def photo_clean(
         # on import, so after the first PDF report a cut-off photo would pass): insist here.
         ImageFile.LOAD_TRUNCATED_IMAGES = False
         with Image.open(BytesIO(data), formats=[open_as]) as im:
+            if kind == "jpeg" and width * height > STORE_MAX_PIXELS:
+                scale = 2
+                while width * height > STORE_MAX_PIXELS * scale * scale and scale < 8:
+                    scale *= 2
+                im.draft(im.mode, (math.ceil(width / scale), math.ceil(height / scale)))
             im.load()
             exif_lon, exif_lat, taken_at = _read_exif(im)
             cleaned = _strip(im, kind)
@@ -219,6 +234,10 @@ def _megabytes(size: int, *, round_up: bool = False) -> str:
 def _megapixels(pixels: int) -> str:
     value = pixels / 1_000_000
     return number_format(value, decimal_pos=0 if value == int(value) else 1)
+
+
+def _sniff_png(data: bytes) -> bool:
+    return data.startswith(_PNG_MAGIC)
 
 
 def _sniff(data: bytes, reject) -> str:

@@ -613,3 +613,29 @@ def test_the_importing_user_is_recorded(place, user):
     assert report.created == 1
     incident = Incident.objects.get()
     assert incident.created_by == user and incident.history.get().history_user == user
+
+
+# --- XML attacks and oversized text (issue 11) ---------------------------------------------------
+
+
+def test_xlsx_declaring_entities_is_a_clear_error_not_a_crash(place):
+    from tests.hostile.corpus import xlsx_entity_bomb
+
+    with pytest.raises(IncidentFileError, match="XML is malformed or declares entities"):
+        run(xlsx_entity_bomb(), "l.xlsx")
+    assert Incident.objects.count() == 0
+
+
+def test_xlsx_with_too_much_shared_text_is_refused_before_reading(place, monkeypatch):
+    from incidents import importer
+    from tests.hostile.corpus import xlsx_shared_strings_bomb
+
+    monkeypatch.setattr(importer, "MAX_XLSX_SHARED_STRINGS_BYTES", 2 << 20)
+    data = xlsx_shared_strings_bomb(3 << 20)  # under the unpacked limit, over the text limit
+    with pytest.raises(IncidentFileError, match=r"holds [34] MB of text; an incident list holds at most 2 MB"):
+        run(data, "l.xlsx")
+    assert Incident.objects.count() == 0
+    # A normal workbook's text is far under the limit.
+    header = ["loai", "ngay", "ma_xa"]
+    report = run(xlsx_bytes(header, []), "l.xlsx")
+    assert report is not None

@@ -2,6 +2,7 @@
 
 import ast
 import hashlib
+import io
 import json
 import random
 import re
@@ -377,7 +378,7 @@ def test_pixel_bomb_png_over_pillows_own_limit():
     data[ihdr - 4 : ihdr + 21] = png_chunk(b"IHDR", body)
     exc = rejected(bytes(data))
     assert exc.code == "too_many_pixels"
-    assert "too many pixels; the limit is 40 megapixels" in str(exc)
+    assert "too many pixels; the limit is 20 megapixels" in str(exc)  # a PNG's limit
 
 
 def test_pixel_bomb_jpeg_header():
@@ -393,7 +394,25 @@ def test_over_our_pixel_limit_names_the_size():
     assert len(data) < 100_000
     exc = rejected(data)
     assert exc.code == "too_many_pixels"
-    assert str(exc) == "the image is 8000 × 6000 pixels (48 megapixels); the limit is 40 megapixels"
+    assert str(exc) == "the image is 8000 × 6000 pixels (48 megapixels); the limit is 20 megapixels"
+    # A JPEG may have 40 megapixels, a PNG 20 (it cannot be decoded scaled down: memory).
+    png = encode(Image.new("1", (6000, 4000)), "PNG")
+    assert "(24 megapixels); the limit is 20 megapixels" in str(rejected(png))
+
+
+def test_large_jpegs_are_decoded_and_stored_scaled_down():
+    """Over 16 megapixels the JPEG decoder scales by 2 (or 4, 8) while decoding: the stored photo
+    is smaller, its content the same picture (memory: a quarter of the pixels decoded)."""
+    picture = Image.new("RGB", (5000, 3400), (200, 30, 30))
+    picture.paste((20, 20, 220), (0, 0, 2500, 3400))  # left half blue
+    clean = photo_clean(encode(picture, "JPEG"))
+    assert (clean.width, clean.height) == (2500, 1700)
+    stored = Image.open(io.BytesIO(clean.content))
+    assert stored.size == (2500, 1700)
+    left, right = stored.getpixel((600, 850)), stored.getpixel((1900, 850))
+    assert left[2] > 180 and left[0] < 60 and right[0] > 160 and right[2] < 70
+    # Up to 16 megapixels a JPEG keeps its size.
+    assert photo_clean(encode(Image.new("RGB", (4000, 4000)), "JPEG")).width == 4000
 
 
 def test_custom_pixel_limit():
