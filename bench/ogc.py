@@ -7,7 +7,7 @@ Run: `.venv/bin/python bench/ogc.py` (part of `make bench`). It:
    during the bulk insert, so `agency` stays empty: anonymous readers do not use it; the tile
    cells are rebuilt after it with ogc_rebuild_site_cells());
 2. installs tipg (PyPI) into its own venv under bench/.cache/ (not a project dependency) and
-   serves the same table with uvicorn, 2 workers; ours runs under gunicorn, 2 workers;
+   serves the same table with uvicorn, 2 workers; ours runs under gunicorn, 2 workers (gthread);
 3. sends the same request lists to both, on loopback, with CONCURRENCY client threads and a
    bounded number of requests, alternating which server goes first, and reports p50/p95
    latency and throughput as ratios (ours / tipg);
@@ -21,7 +21,8 @@ Run: `.venv/bin/python bench/ogc.py` (part of `make bench`). It:
 
 `--quick`: 10^5 sites only, 40 requests per workload, for a check in a few minutes.
 Environment: BENCH_OGC_SIZES (default "100000,1000000"), BENCH_OGC_REQUESTS (per workload,
-server and round; default 120), BENCH_OGC_CONCURRENCY (default 4).
+server and round; default 120), BENCH_OGC_CONCURRENCY (default 4), BENCH_OGC_THREADS (threads per
+gunicorn worker of ours, default 4 = gthread as docker-compose deploys it; 1 = sync workers).
 """
 
 import http.client
@@ -52,6 +53,9 @@ SIZES = [
 ]
 REQUESTS = int(os.environ.get("BENCH_OGC_REQUESTS", "40" if QUICK else "120"))
 CONCURRENCY = int(os.environ.get("BENCH_OGC_CONCURRENCY", "4"))
+# Threads per gunicorn worker for ours: 4 (gthread) as docker-compose runs it; 1 = sync workers.
+THREADS = int(os.environ.get("BENCH_OGC_THREADS", "4"))
+OURS_WORKERS = f"2 gthread workers × {THREADS} threads" if THREADS > 1 else "2 sync workers"
 ROUNDS = 2
 PROVINCE_BOX = (102.3, 21.7, 103.9, 22.8)  # inside the province's bounding box
 TIPG_COLLECTION = "public.places_site"
@@ -208,6 +212,7 @@ def start_ours(port: int, *, tile_cache: bool) -> subprocess.Popen:
             "childsafe.wsgi",
             "--workers",
             "2",
+            *(["--worker-class", "gthread", "--threads", str(THREADS)] if THREADS > 1 else []),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -472,14 +477,14 @@ def main() -> int:
     lines = [
         f"# OGC API /items and vector tiles: ours vs tipg ({time.strftime('%Y-%m-%d %H:%M')})",
         "",
-        f"Same table `places_site` in database `{DB}`; ours under gunicorn (2 sync workers), tipg "
+        f"Same table `places_site` in database `{DB}`; ours under gunicorn ({OURS_WORKERS}), tipg "
         f"{tipg_version()} under uvicorn (2 workers); {CONCURRENCY} client threads on loopback, "
         f"{REQUESTS} requests per workload, server and round, {ROUNDS} rounds alternating which server "
         "goes first. Ratios are ours / tipg: below 1 means we are faster (latency) and above 1 "
         "means more requests per second (throughput). Anonymous reader (active sites). 'Uncached' "
         "rows: ours runs with OGC_TILE_CACHE_SECONDS = 0 (bench/ogc_settings.py), so every tile "
         "is rendered; tipg has no tile cache. The 'cache on' row is a second instance of ours with "
-        "the default tile cache (per-process local memory, 2 workers), fed the same list. "
+        "the default tile cache (per-process local memory), fed the same list. "
         "Ours renders a tile in one SQL statement; its clustered tiles (z0–z10) for anonymous "
         "readers come from the per-cell counts of ogc_sitecell (ogc migration 0002).",
         "",
