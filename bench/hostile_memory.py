@@ -34,7 +34,8 @@ from tests.hostile.memory import run_forked  # noqa: E402
 BOUND_MIB = 256
 SIZES = {
     True: "the test suite's (--quick)",
-    False: "the real limits where a run takes seconds; the points files at 24 MB (GeoJSON) and 12 MB (CSV)",
+    False: "the real limits: the import files just under IMPORT_MAX_BYTES (20 MB) or at IMPORT_MAX_ROWS"
+    " (50 000 points), the zips at the 512 MB unzip budget",
 }  # what tests/test_hostile_memory.py asserts for the cases it runs
 
 
@@ -90,8 +91,9 @@ def render(rows, *, quick: bool) -> str:
         "",
         f"Sizes: {SIZES[quick]}. Peak RSS growth of a forked child over its RSS just before the request"
         " (Linux VmHWM after clear_refs), the body streamed from a file. 'At the limit': the peak"
-        " extrapolated linearly to the 100 MB upload limit (or the 512 MB unzip budget) for the cases"
-        f" whose cost grows with the body. tests/test_hostile_memory.py bounds both at {BOUND_MIB} MiB.",
+        " extrapolated linearly to the limit that bounds the case (IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, the"
+        " 512 MB unzip budget) for the cases whose cost grows with the body; blank where the case is run"
+        f" at it. tests/test_hostile_memory.py bounds both at {BOUND_MIB} MiB.",
         "",
         "| case | body MB | peak RSS growth MiB | at the limit MiB | time s | status | as expected "
         "| answer |",

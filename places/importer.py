@@ -21,13 +21,26 @@ of the row's kind.
 Row numbers (RowError.row): for CSV the line of the file, the header being line 1, so
 the first data row is 2, as a spreadsheet shows it; for GeoJSON, GeoPackage and
 Shapefile the position of the feature in the file or layer, 1 for the first.
+
+Limits, so that one import stays within a server worker's memory (tests/test_hostile_memory.py):
+a file holds at most IMPORT_MAX_ROWS rows (setting, 50 000), counted while it is read; a GeoJSON,
+CSV or GeoPackage file, and the .shp of a zipped shapefile, is at most IMPORT_MAX_BYTES (setting,
+20 MB); a CSV line is at most CSV_MAX_LINE characters; a zip holds at most MAX_ZIP_ENTRIES entries,
+read from its end record before its directory is. Over a limit the whole file is refused, naming
+the limit, and nothing is stored. GeoJSON and CSV are read as streams, one feature or line at a
+time, and each row is checked as it is read: only the compact candidates (EWKB, not GEOS objects)
+are kept until the single transaction. A shapefile record with more than MAX_VERTICES points is a
+row error found in the .shx/.shp record headers: GDAL never reads its points.
 """
 
+import codecs
 import csv
+import ctypes
 import hashlib
-import io
+import itertools
 import json
 import re
+import struct
 import tempfile
 import zipfile
 import zlib
@@ -41,8 +54,10 @@ from typing import Any
 import numpy as np
 import shapely
 import shapely.geometry
+from django.conf import settings
 from django.contrib.gis.gdal import CoordTransform, DataSource, GDALException, SpatialReference
 from django.contrib.gis.gdal.error import SRSException
+from django.contrib.gis.gdal.libgdal import lgdal
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.db import connection, transaction
 from django.utils import timezone
@@ -76,6 +91,15 @@ EXTERNAL_ID_MAX = Site._meta.get_field("external_id").max_length
 SOURCE_MAX = Site._meta.get_field("source").max_length
 # A zip bomb must not fill the disk; real shapefiles of a province are far smaller.
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+# Defaults of the settings IMPORT_MAX_ROWS and IMPORT_MAX_BYTES (see the module's docstring): 50 000
+# sites are several times the sites of a province, and 20 MB of GeoJSON hold about 100 000 points.
+DEFAULT_MAX_ROWS = 50_000
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+# A CSV line longer than this is refused before csv.reader sees it (its field limit is 131072).
+CSV_MAX_LINE = 1024 * 1024
+# A shapefile zip holds a handful of files; its central directory is read only when it is small.
+MAX_ZIP_ENTRIES = 1000
+MAX_ZIP_DIRECTORY_BYTES = 1024 * 1024
 KEY_DECIMALS = 7
 # First key of pg_advisory_xact_lock(int, int): imports of one source run one at a time.
 LOCK_NAMESPACE = 0x51735
@@ -123,7 +147,7 @@ class ImportReport:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     """A row as read from the file: lower-case column names, blank cells as None."""
 
@@ -142,6 +166,16 @@ class _Parsed:
 
 
 @dataclass
+class _Source:
+    """A file being read: its rows come one at a time, so a row is checked before the next is read."""
+
+    format: str
+    numbering: str
+    columns: set[str]
+    rows: Iterator[_Row]
+
+
+@dataclass(slots=True)
 class _Candidate:
     number: int
     source: str = ""
@@ -152,7 +186,8 @@ class _Candidate:
     description: str = ""
     status: str = SiteStatus.ACTIVE
     attributes: dict = field(default_factory=dict)
-    geom: GEOSGeometry | None = None
+    geom: GEOSGeometry | None = None  # while the row is checked; then kept as its EWKB only
+    ewkb: bytes = b""
     rounded: bytes = b""
     commune_id: int | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
@@ -192,24 +227,29 @@ def import_sites(
             default_kind = clean_kind(default_kind)
         except SiteInvalid as exc:
             raise ImportFileError(" ".join(exc.errors["kind"])) from exc
-    parsed = _read(Path(path), filename)
+    max_rows, max_bytes = import_limits()
+    candidates: list[_Candidate] = []
+    with _open(Path(path), filename, max_rows=max_rows, max_bytes=max_bytes) as parsed:
+        has_kind = "kind" in parsed.columns
+        for row in parsed.rows:
+            if not has_kind and not default_kind:
+                raise ImportFileError(_("the file has no 'kind' column: choose the kind of all its sites"))
+            c = _clean_row(
+                row,
+                default_source=source,
+                default_kind=None if has_kind else default_kind,
+                make_valid=make_valid,
+            )
+            if c.geom is not None:
+                c.ewkb, c.geom = bytes(c.geom.ewkb), None  # a few bytes a point, not a GEOS object
+            candidates.append(c)
     report = ImportReport(
-        format=parsed.format, dry_run=dry_run, total=len(parsed.rows), row_numbering=parsed.numbering
+        format=parsed.format, dry_run=dry_run, total=len(candidates), row_numbering=parsed.numbering
     )
-    has_kind = "kind" in parsed.columns
-    if parsed.rows and not has_kind and not default_kind:
-        raise ImportFileError(_("the file has no 'kind' column: choose the kind of all its sites"))
-
-    candidates = [
-        _clean_row(
-            row, default_source=source, default_kind=None if has_kind else default_kind, make_valid=make_valid
-        )
-        for row in parsed.rows
-    ]
     _mark_duplicates(candidates)
     # Every clean geometry is placed, also in rows with other errors, so each row lists all its faults.
-    placed = [c for c in candidates if c.geom is not None and "geometry" not in c.errors]
-    for candidate, commune_id in zip(placed, unit_ids_at(geoms=[c.geom for c in placed]), strict=True):
+    placed = [c for c in candidates if c.ewkb and "geometry" not in c.errors]
+    for candidate, commune_id in zip(placed, unit_ids_at(geoms=[c.ewkb for c in placed]), strict=True):
         if commune_id is None:
             candidate.errors.setdefault("geometry", []).append(_("outside the province"))
         candidate.commune_id = commune_id
@@ -225,7 +265,25 @@ def import_sites(
 # --- reading --------------------------------------------------------------------------
 
 
-def _read(path: Path, filename: str) -> _Parsed:
+def import_limits() -> tuple[int, int]:
+    """(most rows of a file, most bytes of a file): the settings IMPORT_MAX_ROWS and IMPORT_MAX_BYTES."""
+    return (
+        int(getattr(settings, "IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)),
+        int(getattr(settings, "IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)),
+    )
+
+
+def too_many_rows(limit: int) -> str:
+    return _("the file holds more than %(max)d rows: split it into files of at most %(max)d rows") % {
+        "max": limit
+    }
+
+
+def too_large(limit: int) -> str:
+    return _("the file is larger than %(limit)d MB: split it into smaller files") % {"limit": limit // 2**20}
+
+
+def _format(path: Path, filename: str) -> str:
     suffix = Path(filename or path.name).suffix.lower()
     fmt = FORMATS.get(suffix)
     if fmt is None:
@@ -237,24 +295,65 @@ def _read(path: Path, filename: str) -> _Parsed:
             _("unsupported file type '%(suffix)s' (expected .geojson, .json, .gpkg, .zip, .csv)")
             % {"suffix": suffix or filename}
         )
+    return fmt
+
+
+@contextmanager
+def _open(path: Path, filename: str, *, max_rows: int | None = None, max_bytes: int | None = None):
+    """The file as a _Source whose rows are read one at a time, within the limits given (None: none)."""
+    fmt = _format(path, filename)
+    if max_bytes is not None and fmt != "shapefile" and path.stat().st_size > max_bytes:
+        raise ImportFileError(too_large(max_bytes))
+    if fmt == "shapefile":
+        with _shapefile_from_zip(path, max_shp_bytes=max_bytes, max_rows=max_rows) as (shp, over):
+            yield _limited(_read_gdal(shp, "shapefile", max_rows=max_rows, over=over), max_rows)
+        return
     if fmt == "geojson":
-        return _read_geojson(path)
-    if fmt == "csv":
-        return _read_csv(path)
-    if fmt == "gpkg":
-        return _read_gdal(path, "gpkg")
-    with _shapefile_from_zip(path) as shp:
-        return _read_gdal(shp, "shapefile")
+        source = _read_geojson(path, max_rows=max_rows)
+    elif fmt == "csv":
+        source = _read_csv(path)
+    else:
+        source = _read_gdal(path, "gpkg", max_rows=max_rows)
+    yield _limited(source, max_rows)
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            _("the file is not UTF-8 text (byte %(position)d); save it as UTF-8")
-            % {"position": exc.start + 1}
-        ) from exc
+def _limited(source: _Source, max_rows: int | None) -> _Source:
+    if max_rows is None:
+        return source
+
+    def rows():
+        for count, row in enumerate(source.rows, 1):
+            if count > max_rows:
+                raise ImportFileError(too_many_rows(max_rows))
+            yield row
+
+    return _Source(source.format, source.numbering, source.columns, rows())
+
+
+def _read(path: Path, filename: str) -> _Parsed:
+    """All rows of the file at once, without the limits of a site import (planning.paths reads a network)."""
+    with _open(path, filename) as source:
+        return _Parsed(source.format, source.numbering, source.columns, list(source.rows))
+
+
+def _not_utf8(path: Path) -> ImportFileError:
+    """The error for a file that is not UTF-8, naming its first bad byte (found 1 MB at a time)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # bytes of the file before `block`
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                position = offset - pending + exc.start
+                break
+            offset += len(block)
+        else:
+            position = offset - len(decoder.getstate()[0])
+    return ImportFileError(
+        _("the file is not UTF-8 text (byte %(position)d); save it as UTF-8") % {"position": position + 1}
+    )
 
 
 def _has_nul(value) -> bool:
@@ -321,69 +420,247 @@ def _crs_srid(crs) -> int:
     return srid
 
 
-def _read_geojson(path: Path) -> _Parsed:
+class _JsonStream:
+    """A JSON text read 1 MB at a time; each value is decoded by json's C decoder (raw_decode).
+
+    The top level of a GeoJSON file is walked here, so that its features are decoded one at a
+    time; a value cut by the end of what was read is decoded again once more is read (the buffer
+    doubles, so a big value costs a few decodings, not one per MB). Errors read as json's own.
+    """
+
+    CHUNK = 1 << 20
+    _WS = re.compile(r"[ \t\n\r]*")
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file = path.open("r", encoding="utf-8-sig", newline="")
+        self.buf, self.pos = "", 0
+        self.eof = False
+        self._chars = self._lines = self._column = 0  # chars, newlines, chars since the last one: before buf
+        self._decoder = json.JSONDecoder()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _more(self) -> bool:
+        """Read as much again as is left unread in the buffer (at least CHUNK); False at the end."""
+        if self.eof:
+            return False
+        try:
+            text = self._file.read(max(self.CHUNK, len(self.buf) - self.pos))
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(self.path) from exc
+        if not text:
+            self.eof = True
+            return False
+        done = self.buf[: self.pos]
+        if newlines := done.count("\n"):
+            self._lines += newlines
+            self._column = len(done) - done.rfind("\n") - 1
+        else:
+            self._column += len(done)
+        self._chars += len(done)
+        self.buf, self.pos = self.buf[self.pos :] + text, 0
+        return True
+
+    def error(self, msg: str, pos: int | None = None) -> ImportFileError:
+        pos = self.pos if pos is None else pos
+        if newlines := self.buf.count("\n", 0, pos):
+            line, column = self._lines + newlines + 1, pos - self.buf.rfind("\n", 0, pos)
+        else:
+            line, column = self._lines + 1, self._column + pos + 1
+        error = f"{msg}: line {line} column {column} (char {self._chars + pos})"
+        return ImportFileError(_("not valid JSON: %(error)s") % {"error": error})
+
+    def peek(self) -> str:
+        """The next character that is not white space ('' at the end)."""
+        while True:
+            self.pos = self._WS.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self._more():
+                return ""
+
+    def expect(self, char: str, msg: str) -> None:
+        if self.peek() != char:
+            raise self.error(msg)
+        self.pos += 1
+
+    def value(self):
+        self.peek()
+        while True:
+            try:
+                value, end = self._decoder.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if not self._more():
+                    raise self.error(exc.msg, exc.pos) from exc
+                continue
+            except RecursionError as exc:
+                raise ImportFileError(_("not valid JSON: %(error)s") % {"error": exc}) from exc
+            if end == len(self.buf) and self._more():
+                continue  # a number may go on in what is not read yet
+            self.pos = end
+            return value
+
+    def end(self) -> None:
+        if self.peek():
+            raise self.error("Extra data")
+
+
+def _json_object_items(stream: _JsonStream, streamed: str) -> Iterator[tuple[str | None, Any]]:
+    """(key, value) of the top-level object; the value of `streamed`, when it is an array, is
+    itself an iterator of its elements that must be used up before the next item."""
+    stream.expect("{", "Expecting value")
+    if stream.peek() == "}":
+        stream.pos += 1
+        return
+    while True:
+        if stream.peek() != '"':
+            raise stream.error("Expecting property name enclosed in double quotes")
+        key = stream.value()
+        stream.expect(":", "Expecting ':' delimiter")
+        if key == streamed and stream.peek() == "[":
+            yield key, _json_array_items(stream)
+        else:
+            yield key, stream.value()
+        char = stream.peek()
+        stream.pos += 1
+        if char == "}":
+            return
+        if char != ",":
+            raise stream.error("Expecting ',' delimiter", stream.pos - 1)
+
+
+def _json_array_items(stream: _JsonStream) -> Iterator[Any]:
+    stream.expect("[", "Expecting value")
+    if stream.peek() == "]":
+        stream.pos += 1
+        return
+    while True:
+        yield stream.value()
+        char = stream.peek()
+        stream.pos += 1
+        if char == "]":
+            return
+        if char != ",":
+            raise stream.error("Expecting ',' delimiter", stream.pos - 1)
+
+
+@contextmanager
+def _geojson_members(path: Path) -> Iterator[Iterator[tuple[str, Any]]]:
+    """The members of a GeoJSON file's top-level object, its "features" array streamed; a document
+    that is not an object is one (None, value) pair."""
+    stream = _JsonStream(path)
     try:
-        doc = json.loads(_read_text(path))
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ImportFileError(_("not valid JSON: %(error)s") % {"error": exc}) from exc
+
+        def members():
+            if stream.peek() == "{":
+                yield from _json_object_items(stream, "features")
+            else:
+                yield None, stream.value()
+            stream.end()
+
+        yield members()
+    finally:
+        stream.close()
+
+
+def _feature_columns(feature) -> set[str]:
+    props = feature.get("properties") if isinstance(feature, dict) else None
+    return {str(k).strip().lower() for k in props} if isinstance(props, dict) else set()
+
+
+def _read_geojson(path: Path, *, max_rows: int | None = None) -> _Source:
+    """Two passes over the file: the first counts the features (within max_rows) and finds the
+    members that apply to all ("type", "crs", wherever they are); the second reads the features."""
+    doc: dict[str, Any] = {}
+    features = None  # the number of the "features" member (the last counts, as in json.loads), if an array
+    columns: set[str] = set()
+    count = 0
+    with _geojson_members(path) as members:
+        for number, (key, value) in enumerate(members):
+            if key is None:
+                doc = value
+            elif key == "features" and isinstance(value, Iterator):
+                features, count, columns = number, 0, set()
+                for count, feature in enumerate(value, 1):  # noqa: B007 - count is used after the loop
+                    if max_rows is not None and count > max_rows:
+                        raise ImportFileError(too_many_rows(max_rows))
+                    columns |= _feature_columns(feature)
+                doc.pop("features", None)
+            else:
+                doc[key] = value
+                if key == "features":
+                    features = None
     doc_type = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
     if doc_type == "FeatureCollection":
-        features = doc.get("features")
-        if not isinstance(features, list):
+        if features is None and not isinstance(doc.get("features"), list):
             raise ImportFileError(_('the FeatureCollection has no "features" list'))
     elif doc_type == "Feature":
-        features = [doc]
+        columns = _feature_columns(doc)
     else:
         raise ImportFileError(
             _("a GeoJSON file must hold a FeatureCollection or a Feature (found %(type)s)")
             % {"type": doc_type}
         )
     srid = _crs_srid(doc["crs"]) if doc.get("crs") is not None else 4326
-    rows, columns = [], set()
-    for number, feature in enumerate(features, 1):
-        row = _Row(number, {})
-        rows.append(row)
-        if not isinstance(feature, dict) or feature.get("type") != "Feature":
-            row.errors["feature"] = [_("not a GeoJSON Feature")]
-            continue
-        props = feature.get("properties")
-        if props is not None and not isinstance(props, dict):
-            row.errors["properties"] = [_('"properties" must be an object')]
-            props = None
-        row.props = _normalise((props or {}).items(), row.errors)
-        columns.update(row.props)
-        geometry = feature.get("geometry")
-        # RFC 7946 3.1: empty "coordinates" may be read as a null geometry, reported as empty.
-        if geometry is None or (isinstance(geometry, dict) and geometry.get("coordinates", None) == []):
-            continue
-        if (positions := _position_count(geometry)) > MAX_VERTICES:
-            # Refused before shapely builds it: its GeoJSON reader walks positions in Python.
-            row.errors["geometry"] = [too_many_vertices(positions)]
-            continue
-        if _has_open_ring(geometry):
-            # shapely would close the ring silently; RFC 7946 3.1.6 requires it closed (the API refuses it).
-            row.errors["geometry"] = [
-                _("a polygon ring is not closed (its last position must repeat the first)")
-            ]
-            continue
-        try:
-            # Through shapely rather than OGR's JSON reader: a third of the time on 10^4 features.
-            row.geom = GEOSGeometry(memoryview(shapely.to_wkb(shapely.geometry.shape(geometry))))
-        except (
-            GEOSException,
-            shapely.errors.ShapelyError,
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            AttributeError,
-        ):
-            row.geom = None
-        if row.geom is None:
-            row.errors["geometry"] = [_("not a valid GeoJSON geometry object")]
-        else:
-            row.geom.srid = srid
-    return _Parsed("geojson", "feature", columns, rows)
+
+    def rows():
+        if doc_type == "Feature":
+            yield _geojson_row(1, doc, srid)
+            return
+        with _geojson_members(path) as members:
+            for number, (_key, value) in enumerate(members):
+                if number == features:
+                    for row_number, feature in enumerate(value, 1):
+                        yield _geojson_row(row_number, feature, srid)
+                elif isinstance(value, Iterator):
+                    for _skipped in value:
+                        pass
+
+    return _Source("geojson", "feature", columns, rows())
+
+
+def _geojson_row(number: int, feature, srid: int) -> _Row:
+    row = _Row(number, {})
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        row.errors["feature"] = [_("not a GeoJSON Feature")]
+        return row
+    props = feature.get("properties")
+    if props is not None and not isinstance(props, dict):
+        row.errors["properties"] = [_('"properties" must be an object')]
+        props = None
+    row.props = _normalise((props or {}).items(), row.errors)
+    geometry = feature.get("geometry")
+    # RFC 7946 3.1: empty "coordinates" may be read as a null geometry, reported as empty.
+    if geometry is None or (isinstance(geometry, dict) and geometry.get("coordinates", None) == []):
+        return row
+    if (positions := _position_count(geometry)) > MAX_VERTICES:
+        # Refused before shapely builds it: its GeoJSON reader walks positions in Python.
+        row.errors["geometry"] = [too_many_vertices(positions)]
+        return row
+    if _has_open_ring(geometry):
+        # shapely would close the ring silently; RFC 7946 3.1.6 requires it closed (the API refuses it).
+        row.errors["geometry"] = [_("a polygon ring is not closed (its last position must repeat the first)")]
+        return row
+    try:
+        # Through shapely rather than OGR's JSON reader: a third of the time on 10^4 features.
+        row.geom = GEOSGeometry(memoryview(shapely.to_wkb(shapely.geometry.shape(geometry))))
+    except (
+        GEOSException,
+        shapely.errors.ShapelyError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+    ):
+        row.geom = None
+    if row.geom is None:
+        row.errors["geometry"] = [_("not a valid GeoJSON geometry object")]
+    else:
+        row.geom.srid = srid
+    return row
 
 
 def _position_count(geometry) -> int:
@@ -454,13 +731,31 @@ def _epsg_code(text: str) -> int:
     return int(match.group(1))
 
 
-def _read_csv(path: Path) -> _Parsed:
-    text = _read_text(path)
-    if not text.strip():
+def _csv_lines(path: Path) -> Iterator[str]:
+    """The lines of a UTF-8 text file (a BOM is dropped), each with its end; none longer than CSV_MAX_LINE."""
+    with path.open("r", encoding="utf-8-sig", newline="") as stream:
+        for number in itertools.count(1):
+            try:
+                line = stream.readline(CSV_MAX_LINE)
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path) from exc
+            if not line:
+                return
+            if len(line) >= CSV_MAX_LINE and not line.endswith(("\n", "\r")):
+                raise ImportFileError(
+                    _("unreadable CSV at line %(line)d: %(error)s")
+                    % {"line": number, "error": _("longer than %(max)d characters") % {"max": CSV_MAX_LINE}}
+                )
+            yield line
+
+
+def _read_csv(path: Path) -> _Source:
+    lines = _csv_lines(path)
+    first_line = next(lines, "")
+    if not first_line.strip() and not any(line.strip() for line in lines):
         raise ImportFileError(_("the file is empty"))
-    first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(itertools.chain([first_line], lines), delimiter=delimiter)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except csv.Error as exc:
@@ -478,45 +773,50 @@ def _read_csv(path: Path) -> _Parsed:
             % {"cols": ", ".join(h for h in header if h) or "-"}
         )
     srid_col = next((c for c in CSV_SRID_COLUMNS if c in header), None)
-    rows, next_line = [], reader.line_num + 1
+
+    def rows():
+        next_line = reader.line_num + 1
+        try:
+            for record in reader:
+                number, next_line = next_line, reader.line_num + 1
+                if not any(cell.strip() for cell in record):
+                    continue
+                yield _csv_row(number, record, header, wkt_col, xy_cols, srid_col)
+        except csv.Error as exc:
+            raise ImportFileError(
+                _("unreadable CSV at line %(line)d: %(error)s") % {"line": next_line, "error": exc}
+            ) from exc
+
+    return _Source("csv", "line", {h for h in header if h}, rows())
+
+
+def _csv_row(number: int, record: list[str], header: list[str], wkt_col, xy_cols, srid_col) -> _Row:
+    row = _Row(number, {})
+    if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
+        row.errors["row"] = [
+            _("%(cells)d cells but the header has %(columns)d")
+            % {"cells": len(record), "columns": len(header)}
+        ]
+        return row
+    cells = dict(zip(header, (_csv_text(c) for c in record), strict=False))
+    cells.pop("", None)
+    row.props = _normalise(((k, v) for k, v in cells.items() if k not in GEOMETRY_COLUMNS), row.errors)
     try:
-        for record in reader:
-            number, next_line = next_line, reader.line_num + 1
-            if not any(cell.strip() for cell in record):
-                continue
-            row = _Row(number, {})
-            rows.append(row)
-            if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
-                row.errors["row"] = [
-                    _("%(cells)d cells but the header has %(columns)d")
-                    % {"cells": len(record), "columns": len(header)}
-                ]
-                continue
-            cells = dict(zip(header, (_csv_text(c) for c in record), strict=False))
-            cells.pop("", None)
-            row.props = _normalise(
-                ((k, v) for k, v in cells.items() if k not in GEOMETRY_COLUMNS), row.errors
-            )
-            try:
-                row.geom = _csv_geometry(cells, wkt_col, xy_cols)
-            except (GDALException, GEOSException, ValueError, TypeError) as exc:
-                row.errors["geometry"] = [_("unreadable geometry: %(error)s") % {"error": exc}]
-                continue
-            srid_text = (cells.get(srid_col) or "").strip() if srid_col else ""
-            if srid_text and row.geom is not None:
-                try:
-                    srid = _epsg_code(srid_text)
-                except ValueError:
-                    srid = None
-                if srid is None or not _known_srid(srid):
-                    row.errors[srid_col] = [_("not a known EPSG code: %(value)s") % {"value": srid_text}]
-                else:
-                    row.geom.srid = srid
-    except csv.Error as exc:
-        raise ImportFileError(
-            _("unreadable CSV at line %(line)d: %(error)s") % {"line": next_line, "error": exc}
-        ) from exc
-    return _Parsed("csv", "line", {h for h in header if h}, rows)
+        row.geom = _csv_geometry(cells, wkt_col, xy_cols)
+    except (GDALException, GEOSException, ValueError, TypeError) as exc:
+        row.errors["geometry"] = [_("unreadable geometry: %(error)s") % {"error": exc}]
+        return row
+    srid_text = (cells.get(srid_col) or "").strip() if srid_col else ""
+    if srid_text and row.geom is not None:
+        try:
+            srid = _epsg_code(srid_text)
+        except ValueError:
+            srid = None
+        if srid is None or not _known_srid(srid):
+            row.errors[srid_col] = [_("not a known EPSG code: %(value)s") % {"value": srid_text}]
+        else:
+            row.geom.srid = srid
+    return row
 
 
 def _csv_geometry(cells: dict, wkt_col: str | None, xy_cols: tuple[str, str] | None) -> GEOSGeometry | None:
@@ -553,9 +853,109 @@ def unpacked_too_far(limit: int) -> str:
     return _("the zip file unpacks to more than %(limit)d MB") % {"limit": limit // 2**20}
 
 
+def zip_too_many_entries(count: int) -> str:
+    return _("the zip file holds %(count)d entries (at most %(max)d): zip only the files to import") % {
+        "count": count,
+        "max": MAX_ZIP_ENTRIES,
+    }
+
+
+def zip_directory(path: Path) -> tuple[int, int] | None:
+    """(entries, bytes) of a zip's central directory, read from its End Of Central Directory record
+    (zip64 too) as zipfile finds it; None when there is none (zipfile then says the file is no zip).
+
+    zipfile.ZipFile reads the whole central directory and makes a ZipInfo of every entry, about
+    500 B each, before anything can be looked at: check_zip_directory refuses a big one first.
+    """
+    with path.open("rb") as stream:
+        size = stream.seek(0, 2)
+        tail_size = min(size, 22 + 0xFFFF)  # the record, then a comment of up to 65535 bytes
+        stream.seek(size - tail_size)
+        tail = stream.read(tail_size)
+        at = len(tail) - 22 if tail[-22:-18] == b"PK\x05\x06" else tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + 22 > len(tail):
+            return None
+        _sig, _disk, _cd_disk, _disk_entries, entries, cd_size, cd_offset, _comment = struct.unpack(
+            "<4s4H2LH", tail[at : at + 22]
+        )
+        if entries != 0xFFFF and cd_size != 0xFFFFFFFF and cd_offset != 0xFFFFFFFF:
+            return entries, cd_size
+        # Zip64: the locator (20 bytes) just before the record, the zip64 record (56 bytes) before it.
+        record_at = size - tail_size + at
+        if record_at < 20 + 56:
+            raise ImportFileError(_("the zip file is damaged or incomplete (%(error)s)") % {"error": "zip64"})
+        stream.seek(record_at - 20 - 56)
+        zip64 = stream.read(56 + 20)
+        if zip64[:4] != b"PK\x06\x06" or zip64[56:60] != b"PK\x06\x07":
+            raise ImportFileError(_("the zip file is damaged or incomplete (%(error)s)") % {"error": "zip64"})
+        values = struct.unpack("<4sQ2H2L4Q", zip64[:56])
+        return values[7], values[8]  # entries in all, size of the directory
+
+
+def check_zip_directory(path: Path) -> None:
+    """Refuse a zip of more than MAX_ZIP_ENTRIES entries, or a bigger central directory, unread."""
+    directory = zip_directory(path)
+    if directory is None:
+        return
+    entries, size = directory
+    if entries > MAX_ZIP_ENTRIES:
+        raise ImportFileError(zip_too_many_entries(entries))
+    if size > MAX_ZIP_DIRECTORY_BYTES:  # entries that the end record does not count (zipfile reads them all)
+        raise ImportFileError(
+            _("the zip file's directory is larger than %(limit)d MB: zip only the files to import")
+            % {"limit": MAX_ZIP_DIRECTORY_BYTES // 2**20}
+        )
+
+
+# Shapefile record types whose content gives a number of points (ESRI Shapefile Technical Description,
+# 1998): type → offset of NumPoints in the record's content (little-endian int32).
+_SHP_POINTS_AT = {
+    3: 40,  # PolyLine: type, box (32), NumParts, NumPoints
+    5: 40,  # Polygon
+    8: 36,  # MultiPoint: type, box, NumPoints
+    13: 40,  # PolyLineZ
+    15: 40,  # PolygonZ
+    18: 36,  # MultiPointZ
+    23: 40,  # PolyLineM
+    25: 40,  # PolygonM
+    28: 36,  # MultiPointM
+    31: 40,  # MultiPatch: type, box, NumParts, NumPoints
+}
+
+
+def _shapefile_points(shp: Path, shx: Path, *, max_rows: int | None) -> dict[int, int]:
+    """{feature id: points} of the records with more than MAX_VERTICES points, read from the record
+    headers the .shx points to (GDAL reads records through the .shx), without reading any point."""
+    over: dict[int, int] = {}
+    with shx.open("rb") as index, shp.open("rb") as main:
+        records = max(0, (index.seek(0, 2) - 100) // 8)
+        if max_rows is not None and records > max_rows:
+            raise ImportFileError(too_many_rows(max_rows))
+        index.seek(100)
+        for fid in range(records):
+            offset, _length = struct.unpack(">2i", index.read(8))
+            if offset < 0:
+                continue  # GDAL reports the record as unreadable
+            main.seek(2 * offset + 8)  # past the record header: record number, content length
+            content = main.read(44)
+            if len(content) < 4:
+                continue  # GDAL reports the record as unreadable
+            points_at = _SHP_POINTS_AT.get(struct.unpack("<i", content[:4])[0])
+            if points_at is None or len(content) < points_at + 4:
+                continue
+            points = struct.unpack("<i", content[points_at : points_at + 4])[0]
+            if points > MAX_VERTICES:
+                over[fid] = points
+    return over
+
+
 @contextmanager
-def _shapefile_from_zip(path: Path) -> Iterator[Path]:
-    """Unpack the one shapefile of a zip under fixed names, so no member path reaches the disk."""
+def _shapefile_from_zip(
+    path: Path, *, max_shp_bytes: int | None = None, max_rows: int | None = None
+) -> Iterator[tuple[Path, dict[int, int]]]:
+    """Unpack the one shapefile of a zip under fixed names, so no member path reaches the disk;
+    (the .shp, {feature id: points} of its records over MAX_VERTICES)."""
+    check_zip_directory(path)
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -583,14 +983,24 @@ def _shapefile_from_zip(path: Path) -> Iterator[Path]:
                 _("the zip file lacks %(missing)s next to %(shp)s")
                 % {"missing": ", ".join(missing), "shp": shps[0].filename}
             )
+        shp_too_large = ImportFileError(
+            _("the .shp file is larger than %(limit)d MB: split the shapefile into smaller ones")
+            % {"limit": (max_shp_bytes or 0) // 2**20}
+        )
+        if max_shp_bytes is not None and parts[".shp"].file_size > max_shp_bytes:
+            raise shp_too_large
         budget = MAX_UNZIPPED_BYTES
         try:
             for ext, info in parts.items():
+                written = 0
                 with archive.open(info) as src, open(Path(tmp, "layer" + ext), "wb") as dst:
                     while chunk := src.read(1 << 20):
                         budget -= len(chunk)
+                        written += len(chunk)
                         if budget < 0:
                             raise ImportFileError(unpacked_too_far(MAX_UNZIPPED_BYTES))
+                        if ext == ".shp" and max_shp_bytes is not None and written > max_shp_bytes:
+                            raise shp_too_large  # its declared size was a lie
                         dst.write(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
             raise ImportFileError(
@@ -602,7 +1012,8 @@ def _shapefile_from_zip(path: Path) -> Iterator[Path]:
             # A DBF that declares no encoding is read by GDAL as Latin-1, which garbles Vietnamese;
             # UTF-8 is what current tools write, and bytes that are not UTF-8 become row errors.
             Path(tmp, "layer.cpg").write_text("UTF-8")
-        yield Path(tmp, "layer.shp")
+        over = _shapefile_points(Path(tmp, "layer.shp"), Path(tmp, "layer.shx"), max_rows=max_rows)
+        yield Path(tmp, "layer.shp"), over
 
 
 def _shapefile_names(fields: list[str]) -> dict[str, str]:
@@ -629,7 +1040,21 @@ def _layer_crs(srs: SpatialReference | None) -> tuple[int | None, CoordTransform
     return None, CoordTransform(srs, SpatialReference(4326))
 
 
-def _read_gdal(path: Path, fmt: str) -> _Parsed:
+def _set_ignored_geometry(layer, ignored: bool) -> None:
+    """OGR_L_SetIgnoredFields: with the geometry ignored, the shapefile driver reads no point of a record."""
+    names = (ctypes.c_char_p * 2)(b"OGR_GEOMETRY" if ignored else None, None)
+    _ogr_set_ignored_fields(layer.ptr, names)
+
+
+_ogr_set_ignored_fields = lgdal.OGR_L_SetIgnoredFields
+_ogr_set_ignored_fields.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_char_p)]
+_ogr_set_ignored_fields.restype = ctypes.c_int
+
+
+def _read_gdal(
+    path: Path, fmt: str, *, max_rows: int | None = None, over: dict[int, int] | None = None
+) -> _Source:
+    """`over`: {feature id: points} of the records refused unread (a row error each)."""
     label = {"gpkg": _("GeoPackage"), "shapefile": _("shapefile")}[fmt]
     try:
         ds = DataSource(str(path))
@@ -646,31 +1071,55 @@ def _read_gdal(path: Path, fmt: str) -> _Parsed:
             % {"count": len(layers), "names": ", ".join(layer.name for layer in layers)}
         )
     layer = layers[0]
+    if max_rows is not None and layer.num_feat > max_rows:
+        raise ImportFileError(too_many_rows(max_rows))
     srid, to_4326 = _layer_crs(layer.srs)
     rename = _shapefile_names(layer.fields) if fmt == "shapefile" else {}
-    rows = []
-    for number, feature in enumerate(layer, 1):
-        row = _Row(number, {})
-        rows.append(row)
-        items = []
-        for fld in feature:
+    over = over or {}
+
+    def rows():
+        features = iter(layer)
+        for number in itertools.count(1):
+            skipped = over.get(number - 1)
+            if skipped is not None:
+                _set_ignored_geometry(layer, True)
             try:
-                items.append((fld.name, fld.value))
-            except (UnicodeDecodeError, GDALException):
-                row.errors.setdefault(fld.name.lower(), []).append(_("unreadable value (not UTF-8 text?)"))
-        row.props = _normalise(items, row.errors, rename=rename)
+                feature = next(features, None)
+            finally:
+                if skipped is not None:
+                    _set_ignored_geometry(layer, False)
+            if feature is None:
+                return
+            yield _gdal_row(number, feature, rename, srid, to_4326, skipped)  # the layer holds its ds
+
+    columns = {rename.get(n.lower(), n.lower()) for n in layer.fields}
+    return _Source(fmt, "feature", columns, rows())
+
+
+def _gdal_row(number: int, feature, rename, srid, to_4326, skipped: int | None) -> _Row:
+    row = _Row(number, {})
+    items = []
+    for fld in feature:
         try:
-            ogr = feature.geom
-        except GDALException:
-            continue  # no geometry: reported as empty by clean_geometry
-        try:
-            if to_4326 is not None:
-                ogr.transform(to_4326)
-            row.geom = ogr.geos
-            row.geom.srid = srid if to_4326 is None else 4326
-        except (GDALException, GEOSException, SRSException) as exc:
-            row.errors["geometry"] = [_("unreadable geometry: %(error)s") % {"error": exc}]
-    return _Parsed(fmt, "feature", {rename.get(n.lower(), n.lower()) for n in layer.fields}, rows)
+            items.append((fld.name, fld.value))
+        except (UnicodeDecodeError, GDALException):
+            row.errors.setdefault(fld.name.lower(), []).append(_("unreadable value (not UTF-8 text?)"))
+    row.props = _normalise(items, row.errors, rename=rename)
+    if skipped is not None:
+        row.errors["geometry"] = [too_many_vertices(skipped)]
+        return row
+    try:
+        ogr = feature.geom
+    except GDALException:
+        return row  # no geometry: reported as empty by clean_geometry
+    try:
+        if to_4326 is not None:
+            ogr.transform(to_4326)
+        row.geom = ogr.geos
+        row.geom.srid = srid if to_4326 is None else 4326
+    except (GDALException, GEOSException, SRSException) as exc:
+        row.errors["geometry"] = [_("unreadable geometry: %(error)s") % {"error": exc}]
+    return row
 
 
 # --- validating -----------------------------------------------------------------------
@@ -771,7 +1220,7 @@ def _clean_row(row: _Row, *, default_source: str, default_kind: str | None, make
 
 
 def _rounded_wkbs(wkbs: list[bytes]) -> list[bytes]:
-    """WKB rounded to 7 decimals (about 1 cm), so that float noise of a reprojection is no change."""
+    """(E)WKB rounded to 7 decimals (about 1 cm), so that float noise of a reprojection is no change."""
     if not wkbs:
         return []
     shapes = shapely.transform(shapely.from_wkb(wkbs), lambda xy: np.round(xy, KEY_DECIMALS) + 0.0)
@@ -797,7 +1246,7 @@ def _mark_duplicates(candidates: list[_Candidate]) -> None:
                     % {"id": c.external_id, "row": first}
                 )
     valid = [c for c in candidates if not c.errors]
-    for c, rounded in zip(valid, _rounded_wkbs([bytes(c.geom.wkb) for c in valid]), strict=True):
+    for c, rounded in zip(valid, _rounded_wkbs([c.ewkb for c in valid]), strict=True):
         c.rounded = rounded
         if c.explicit_id:
             continue
@@ -922,7 +1371,7 @@ def _columns(rows: list[_Candidate]) -> dict[str, list]:
         "source": [r.source for r in rows],
         "external_id": [r.external_id for r in rows],
         "attributes": [json.dumps(r.attributes, ensure_ascii=False) for r in rows],
-        "geom": [bytes(r.geom.ewkb) for r in rows],
+        "geom": [r.ewkb for r in rows],
         "commune_id": [r.commune_id for r in rows],
     }
 

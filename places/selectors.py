@@ -30,12 +30,12 @@ def unit_at(
 
 
 def unit_ids_at(
-    *, geoms: Sequence[GEOSGeometry], on: date | None = None, level: str = AdminLevel.COMMUNE
+    *, geoms: Sequence[GEOSGeometry | bytes], on: date | None = None, level: str = AdminLevel.COMMUNE
 ) -> list[int | None]:
-    """places_unit_at for many geometries in one query, in input order."""
+    """places_unit_at for many geometries (GEOS, or EWKB bytes) in one query, in input order."""
     if not geoms:
         return []
-    wkbs = [bytes(g.ewkb) for g in geoms]
+    wkbs = [g if isinstance(g, bytes) else bytes(g.ewkb) for g in geoms]
     with connection.cursor() as cur:
         cur.execute(
             "SELECT places_unit_at(ST_GeomFromEWKB(g), %s, %s)"

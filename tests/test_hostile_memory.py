@@ -8,12 +8,13 @@ The bound, 256 MiB a request: a sync worker (gunicorn, 2 per core here) idles at
 two workers each handling a hostile request must fit a small server's memory next to PostgreSQL.
 The honest answers measured stay below it with a margin (the largest, a JSON body at the 10 MB
 limit, peaks near 170 MiB). A case whose cost grows with its body is run small and its peak
-extrapolated linearly to the real limit (the 100 MB upload limit, the 512 MB unzip budget), which
-must stay under the bound too. No wall-clock bound: the child is killed after TIMEOUT only as a
+extrapolated linearly to the real limit that bounds it (IMPORT_MAX_BYTES, 20 MB, for a site import
+file or a shapefile's .shp; IMPORT_MAX_ROWS, 50 000, for the rows of one; the 512 MB unzip budget),
+which must stay under the bound too. No wall-clock bound: the child is killed after TIMEOUT only as a
 guard against hangs.
 
-The cases marked xfail exceed the bound today, for the cause each names (strict: they fail the
-suite once fixed, so the mark is removed then).
+A case known to exceed the bound goes in OVER_BOUND with its cause (a strict xfail, so the mark
+must be removed once fixed); none does today.
 """
 
 import pytest
@@ -26,45 +27,7 @@ pytestmark = pytest.mark.django_db
 BOUND_MIB = 256
 TIMEOUT = 120
 
-OVER_BOUND = {
-    "import: GeoJSON polygon past MAX_VERTICES": (
-        "places.importer._read_geojson holds the whole file as bytes, as a str, and as json.loads' "
-        "lists (about 130 B a vertex) before counting positions: 7 MiB per MB, about 720 MiB at 100 MB"
-    ),
-    "import: GeoJSON of points": (
-        "_read_geojson loads the whole FeatureCollection, then keeps a _Row with a GEOSGeometry for "
-        "every feature before validating any: about 20 MiB per MB, 2 GB at 100 MB"
-    ),
-    "import: CSV of points": (
-        "places.importer._read_csv keeps every row (_Row, props dict, GEOS Point, then a _Candidate) "
-        "before storing any: about 60 MiB per MB (2.9 kB a row), 6 GB at 100 MB"
-    ),
-    "import: CSV of one line with one 4-byte character": (
-        "_read_text decodes the whole file at once, and one character outside the BMP makes the str "
-        "4 bytes a character; text.split('\\n', 1)[0] copies it again: 13 MiB per MB"
-    ),
-    "zip bomb: shapefile of one polygon, .shp just under the unzip budget": (
-        "places.importer._read_gdal: GDAL reads the whole record (shapelib buffer, OGRPolygon), "
-        "feature.geom.geos copies it through WKB into GEOS, and only clean_geometry counts vertices: "
-        "7 MiB per MB of .shp, about 3.8 GB for the 480 MB the unzip budget lets through"
-    ),
-    "zip: 10^5 empty members (central directory)": (
-        "zipfile.ZipFile builds a ZipInfo for every central-directory entry before any is looked "
-        "at (about 480 B each): 48 MiB for 10^5 entries, about 480 MiB for a 100 MB zip"
-    ),
-    "XLSX: one shared string of 190 MB (under the 200 MB limit)": (
-        "openpyxl reads the whole shared-strings table into memory (expat's text buffer and the "
-        "Python str); MAX_XLSX_UNPACKED_BYTES (200 MB) lets a 190 MB string through: about 360 MiB"
-    ),
-    "XLSX: entity expansion (billion laughs)": (
-        "not memory: expat refuses the expansion with xml.etree.ElementTree.ParseError, which "
-        "incidents.importer._xlsx_lines does not catch, so the import page answers 500"
-    ),
-    "photo: RGB PNG of 40 megapixels (the largest accepted)": (
-        "inspections.photos.photo_clean: 40 Mpx decode to 120 MB of RGB and the re-encoded copy "
-        "(_strip) is held next to it while saving: about 300 MiB"
-    ),
-}
+OVER_BOUND: dict[str, str] = {}  # case name → cause, for a case known to exceed the bound
 
 
 def _marks(name: str) -> list:

@@ -114,10 +114,13 @@ def zip_of(members: dict[str, bytes], method=zipfile.ZIP_DEFLATED) -> bytes:
     return buf.getvalue()
 
 
-def zeros_stream_zip(names: list[str], size: int) -> bytes:
-    """A zip whose members each inflate to `size` zero bytes (about 1000:1), written in chunks."""
+def zeros_stream_zip(names: list[str], size: int, empty: tuple[str, ...] = ()) -> bytes:
+    """A zip whose members each inflate to `size` zero bytes (about 1000:1), written in chunks, after
+    the `empty` members."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name in empty:
+            z.writestr(name, b"")
         for name in names:
             with z.open(name, "w", force_zip64=True) as out:
                 chunk = b"\0" * (1 << 20)
@@ -206,11 +209,12 @@ def polygon_geojson_file(n: int) -> bytes:
     return geojson_file([polygon(many_vertex_polygon(n))])
 
 
-def point_features(size: int):
-    """A GeoJSON FeatureCollection of distinct playground points, about `size` bytes, in chunks."""
+def point_features(size: int | None = None, rows: int | None = None):
+    """A GeoJSON FeatureCollection of distinct playground points, about `size` bytes or `rows`
+    features, in chunks."""
     yield b'{"type": "FeatureCollection", "features": [\n'
     written, n, lines = 0, 0, []
-    while written < size:
+    while (written < size) if rows is None else (n < rows):
         n += 1
         x, y = X0 + (n % 1000) * 1e-5, Y0 + (n // 1000) * 1e-5
         line = json.dumps(
@@ -228,11 +232,11 @@ def point_features(size: int):
     yield ("".join(lines) + "]}\n").encode()
 
 
-def csv_rows(size: int):
-    """A sites CSV of distinct playground points, about `size` bytes, in chunks."""
+def csv_rows(size: int | None = None, rows: int | None = None):
+    """A sites CSV of distinct playground points, about `size` bytes or `rows` rows, in chunks."""
     yield b"kind,name,access,lon,lat\n"
     written, n, lines = 0, 0, []
-    while written < size:
+    while (written < size) if rows is None else (n < rows):
         n += 1
         lines.append(
             f"playground,Sân {n},public,{X0 + (n % 1000) * 1e-5:.7f},{Y0 + (n // 1000) * 1e-5:.7f}\n"
@@ -397,10 +401,11 @@ def xlsx_entity_bomb(levels: int = 9) -> bytes:
     return _with_shared_string(lambda part: part.write(laughs))
 
 
-def png_of(width: int, height: int, mode: str = "1") -> bytes:
-    """A black PNG of width × height pixels: a few kB (mode "1") to a few hundred kB (RGB) for 40 Mpx."""
+def png_of(width: int, height: int, mode: str = "1", fmt: str = "PNG") -> bytes:
+    """A black PNG (or JPEG) of width × height pixels: a few kB (mode "1") to a few hundred kB (RGB)
+    for 40 Mpx."""
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.new(mode, (width, height)).save(buf, "PNG")
+    Image.new(mode, (width, height)).save(buf, fmt)
     return buf.getvalue()
