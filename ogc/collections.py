@@ -78,11 +78,29 @@ def _anonymous_scope() -> str | None:
     return _scope_of(site_list(user=AnonymousUser()).query.where)
 
 
+def scope_filter(scope: str, kind: str | None, where: list[str], params: list) -> tuple[list[str], list]:
+    """`where` and `params` with the conditions of a precomputed scope and a kind added (for SQL
+    over places_site or the tables kept from it, which share the `status` and `kind` columns)."""
+    if scope == ACTIVE:
+        where.append("status = %s")
+        params.append(SiteStatus.ACTIVE.value)
+    if kind:
+        where.append("kind = %s")
+        params.append(kind)
+    return where, params
+
+
 def _scope_of(where) -> str | None:
     for scope, known in _scope_wheres().items():
         if where == known:
             return scope
     return None
+
+
+def units_in_box(day: date, bbox) -> set[int]:
+    """Ids of the units in force on `day` whose shape meets the box (for collections of units)."""
+    units = admin_unit_list(valid_on=day).filter(geom__intersects=bbox_geometry(bbox))
+    return set(units.values_list("id", flat=True))
 
 
 @dataclass(frozen=True)
@@ -280,13 +298,7 @@ class SitesCollection(Collection):
         scope = site_scope(user) if interval is None else None
         if scope is None:
             return qs.count()
-        where, params = ["TRUE"], []
-        if scope == ACTIVE:
-            where.append("status = %s")
-            params.append(SiteStatus.ACTIVE.value)
-        if self.kind:
-            where.append("kind = %s")
-            params.append(self.kind)
+        where, params = scope_filter(scope, self.kind, ["TRUE"], [])
         with connection.cursor() as cur:
             cur.execute(f"SELECT coalesce(sum(n), 0) FROM ogc_sitecount WHERE {' AND '.join(where)}", params)  # noqa: S608
             return int(cur.fetchone()[0])

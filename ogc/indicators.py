@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from maps.indicators import INDICATORS, indicator_table
 
-from .collections import CRS84, GREGORIAN, NEW_STRUCTURE_DAY, Collection, UnitsCollection, bbox_geometry
+from .collections import CRS84, GREGORIAN, NEW_STRUCTURE_DAY, Collection, UnitsCollection, units_in_box
 from .common import Interval
 
 FEATURES_SQL = """
@@ -50,12 +50,7 @@ class IndicatorCollection(Collection):
         rows, _period = self._table(user, interval)
         spec = INDICATORS[self.indicator]
         if bbox is not None:
-            inside = set(
-                self._units()
-                .rows(user)
-                .filter(geom__intersects=bbox_geometry(bbox))
-                .values_list("id", flat=True)
-            )
+            inside = units_in_box(NEW_STRUCTURE_DAY, bbox)
             rows = [r for r in rows if r.unit_id in inside]
         if ids is not None:
             rows = [r for r in rows if r.unit_id in ids]

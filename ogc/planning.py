@@ -25,7 +25,7 @@ from planning.analysis import ranking
 from planning.priority import DEFAULT_WEIGHTS, PriorityRow
 from planning.scope import planning_scope
 
-from .collections import CRS84, GREGORIAN, NEW_STRUCTURE_DAY, Collection, UnitsCollection, bbox_geometry
+from .collections import CRS84, GREGORIAN, NEW_STRUCTURE_DAY, Collection, UnitsCollection, units_in_box
 from .common import bad_param, not_found
 from .indicators import unit_features
 
@@ -78,12 +78,7 @@ class PlanningCollection(Collection):
             raise not_found(_("no collection '%(id)s'") % {"id": self.id})
         rows = ranking(user=user, weights=None, threshold_m=THRESHOLD_M).rows
         if bbox is not None:
-            inside = set(
-                self._units()
-                .rows(user)
-                .filter(geom__intersects=bbox_geometry(bbox))
-                .values_list("id", flat=True)
-            )
+            inside = units_in_box(NEW_STRUCTURE_DAY, bbox)
             rows = [r for r in rows if r.commune_id in inside]
         if ids is not None:
             rows = [r for r in rows if r.commune_id in ids]

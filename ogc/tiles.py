@@ -46,7 +46,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from core.cache import cache_get, cache_set
-from places.models import SiteStatus
 
 from .collections import (  # noqa: F401  (ACTIVE, EVERY, site_scope: used here and by tests)
     ACTIVE,
@@ -55,6 +54,7 @@ from .collections import (  # noqa: F401  (ACTIVE, EVERY, site_scope: used here 
     Collection,
     SitesCollection,
     UnitsCollection,
+    scope_filter,
     site_scope,
 )
 from .common import check_params, handles_errors, not_found, reader
@@ -136,14 +136,8 @@ def _sites_source(
     """
     if scope is not None:
         select = ", ".join("geom AS g" if c == "g" else c for c in columns)
-        where = ["geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"]
-        params: list = list(tile_bounds(z, x, y, margin))
-        if scope == ACTIVE:
-            where.append("status = %s")
-            params.append(SiteStatus.ACTIVE.value)
-        if collection.kind:
-            where.append("kind = %s")
-            params.append(collection.kind)
+        box = ["geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"]
+        where, params = scope_filter(scope, collection.kind, box, list(tile_bounds(z, x, y, margin)))
         sql = f"SELECT {select} FROM places_site WHERE {' AND '.join(where)}"  # noqa: S608 (fixed names)
         if limit:
             sql += " LIMIT %s"
@@ -218,14 +212,9 @@ def _clustered_cells(collection: SitesCollection, scope: str, z: int, x: int, y:
     """The clustered tile from ogc_sitecell (migration 0002): the same bytes as _clustered_live,
     reading at most 64 × 64 cells per kind (and status) instead of every site of the tile."""
     frame, cells = _cluster_frame(z, x, y)
-    where = ["zoom = %s", "cx BETWEEN %s AND %s", "cy BETWEEN %s AND %s"]
-    params: list = [z, *cells]
-    if scope == ACTIVE:
-        where.append("status = %s")
-        params.append(SiteStatus.ACTIVE.value)
-    if collection.kind:
-        where.append("kind = %s")
-        params.append(collection.kind)
+    where, params = scope_filter(
+        scope, collection.kind, ["zoom = %s", "cx BETWEEN %s AND %s", "cy BETWEEN %s AND %s"], [z, *cells]
+    )
     sql = f"""
 SELECT ST_AsMVT(t, %s, {EXTENT}, 'geom') FROM ({CLUSTER_ROWS}
   FROM (
