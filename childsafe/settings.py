@@ -262,6 +262,10 @@ PERMISSIONS_POLICY = "geolocation=(self), camera=(self), microphone=(), payment=
 # Whole multipart requests (site imports, photos); larger bodies are refused with 413 by
 # core.middleware.RequestSizeLimitMiddleware before anything reads them.
 MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(100 * 1024 * 1024)))
+# One site import file (places.importer): rows, and bytes of a GeoJSON/CSV/GeoPackage file or a
+# shapefile's .shp; both keep one import within a worker's memory (tests/test_hostile_memory.py).
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "50000"))
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 
 # Log-in attempts (login page and HTTP Basic): failures allowed per user name and per client
 # address within the window, counted in PostgreSQL so that all web workers share them.
