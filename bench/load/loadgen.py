@@ -19,6 +19,16 @@ service must answer 503 then, never 500, recover by itself, and lose no acknowle
 
 Everything that touches PostgreSQL takes `pg`: None for the machine's server (Unix socket), or a
 PrivateCluster (anything with connect_kwargs(db) and dsn(db)).
+
+Two engines make the traffic; RunRecord holds what either sent and saw, and the checks and
+figures, which read only those records:
+  LoadRun (here)  the thread engine: one thread per simulated inspector, http.client
+                  (tests/test_load_bounded.py; bench/load/run.py --engine threads)
+  LocustRun       bench/load/locust_engine.py: locust in a subprocess (bench/load/locustfile.py),
+                  its JSON-line logs read back into Sent and Submission (bench/load/run.py's
+                  default)
+The /healthz prober and the outage are threads of this process with either engine.
+load_and_check(..., engine="threads" | "locust") starts gunicorn (and the proxy), runs one, checks.
 """
 
 import contextlib
@@ -298,7 +308,17 @@ class Config:
     cover_all_kinds: bool = False
 
 
-class LoadRun:
+class RunRecord:
+    """What a load run sent and saw, whichever engine made the traffic, and the checks on it.
+
+    An engine (LoadRun here, threads; bench/load/locust_engine.py's LocustRun, locust in a
+    subprocess) fills `sent`, `subs`, `errors`, and the times `login_started`, `started`,
+    `load_ended` (the end of the load phase), `ended` (after the drain); the health prober and the
+    outage (both threads of this process, the same for every engine) fill `health` and `outage`.
+    check() and figures() read only these."""
+
+    engine = "threads"
+
     def __init__(
         self,
         cfg: Config,
@@ -308,105 +328,20 @@ class LoadRun:
         db: str,
         proxy: OutageProxy | None,
         pg=None,
+        log_dir: Path | None = None,
+        log=print,
     ):
         self.cfg, self.port, self.world, self.db, self.proxy, self.pg = cfg, port, world, db, proxy, pg
+        self.log_dir, self.log = log_dir, log
         self.run_id = uuid.uuid4().hex[:8]
         self.lock = threading.Lock()
         self.sent: list[Sent] = []
         self.subs: dict[str, Submission] = {}
         self.health: list[Sent] = []
         self.outage: tuple[float, float] | None = None
-        self.counter = 0
-        self.cuts = 0
         self.errors: list[str] = []
 
-    # --- one request -----------------------------------------------------------------------------------
-
-    def _body(self, rng: random.Random, user: str) -> Submission:
-        site = rng.choice(self.world["sites"])
-        with self.lock:
-            self.counter += 1
-            n = self.counter
-        body = {
-            "client_uuid": str(uuid.uuid4()),
-            "site": site["id"],
-            "performed_at": (datetime.now(UTC) - timedelta(minutes=rng.randint(1, 600))).isoformat(),
-            "position": {
-                "lon": site["lon"] + rng.uniform(-3e-4, 3e-4),
-                "lat": site["lat"] + rng.uniform(-3e-4, 3e-4),
-            },
-            "gps_accuracy_m": round(rng.uniform(3, 40), 1),
-            "findings": f"load-run {self.run_id} #{n}",
-            "answers": [
-                {"item": code, "value": "fail" if rng.random() < 0.04 else "pass", "note": ""}
-                for code in self.world["items"]
-            ],
-        }
-        sub = Submission(uuid=body["client_uuid"], user=user, body=json.dumps(body).encode())
-        with self.lock:
-            self.subs[sub.uuid] = sub
-        return sub
-
-    def _post(self, conn: http.client.HTTPConnection, session: Session, sub: Submission, kind: str) -> Sent:
-        start = time.time()
-        try:
-            conn.request("POST", API, body=sub.body, headers=session.headers)
-            r = conn.getresponse()
-            data = r.read()
-            sent = Sent(kind, sub.uuid, start, time.time(), r.status, retry_after=r.getheader("Retry-After"))
-            if r.status >= 400 and r.status != 503:
-                sent.error = data[:300].decode(errors="replace")
-            if r.getheader("Connection", "").lower() == "close":
-                conn.close()
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            sent = Sent(kind, sub.uuid, start, time.time(), None, error=f"{exc.__class__.__name__}: {exc}")
-        with self.lock:
-            self.sent.append(sent)
-            sub.statuses.append(sent.status)
-            if sent.status in (200, 201):
-                sub.acked = True
-        return sent
-
-    def _cut(self, session: Session, sub: Submission, rng: random.Random) -> None:
-        """Send the request on a raw socket and close it early."""
-        with self.lock:
-            self.cuts += 1
-            mode = "body" if self.cuts % 2 else "response"  # alternately
-        sub.cut = mode
-        head = [f"POST {API} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", f"Content-Length: {len(sub.body)}"]
-        head += [f"{k}: {v}" for k, v in session.headers.items()]
-        raw = ("\r\n".join(head) + "\r\n\r\n").encode()
-        start = time.time()
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", self.port), timeout=30) as s,
-        ):
-            if mode == "body":
-                s.sendall(raw + sub.body[: len(sub.body) // 2])
-            else:
-                s.sendall(raw + sub.body)
-                time.sleep(rng.uniform(0, 0.05))  # sometimes before, sometimes while the server works
-        with self.lock:
-            self.sent.append(Sent(f"cut_{mode}", sub.uuid, start, time.time(), None, error="cut on purpose"))
-            sub.statuses.append(None)
-
-    def _race(self, session: Session, sub: Submission) -> None:
-        """Two sockets send the same new UUID at the same moment."""
-        barrier = threading.Barrier(2)
-
-        def send():
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-            barrier.wait()
-            self._post(conn, session, sub, "race")
-            conn.close()
-
-        other = threading.Thread(target=send)
-        other.start()
-        send()
-        other.join()
-
-    # --- one simulated inspector -------------------------------------------------------------------------
+    # --- sessions ------------------------------------------------------------------------------------------
 
     def login(self, user: str, sessions: dict, gate: threading.Semaphore) -> None:
         try:
@@ -416,64 +351,24 @@ class LoadRun:
             with self.lock:
                 self.errors.append(f"{user}: {exc}")
 
-    def inspector(self, index: int, deadline: float, session: Session) -> None:
-        rng = random.Random(self.cfg.seed * 1000 + index)
-        user = session.username
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        mine: list[Submission] = []
-        pending: list[tuple[float, Submission]] = []  # the phone's queue: (not before, submission)
-        first = {0: ["cut"], 1: ["cut"], 2: ["race"], 3: ["new", "replay"]}.get(index, [])
-        script = list(first) if self.cfg.cover_all_kinds else []
-        while time.time() < deadline:
-            now = time.time()
-            due = [p for p in pending if p[0] <= now]
-            if due:
-                pending.remove(due[0])
-                self._send_or_queue(conn, session, due[0][1], "retry", pending)
-                continue
-            draw = rng.random()
-            if script:
-                step = script.pop(0)
-                draw = {"cut": 0.0, "race": self.cfg.cut, "replay": self.cfg.cut + self.cfg.race, "new": 1.0}[
-                    step
-                ]
-            if draw < self.cfg.cut:
-                sub = self._body(rng, user)
-                mine.append(sub)
-                self._cut(session, sub, rng)
-                pending.append((time.time() + 1, sub))  # the phone never saw an answer: it will resend
-            elif draw < self.cfg.cut + self.cfg.race:
-                sub = self._body(rng, user)
-                mine.append(sub)
-                self._race(session, sub)
-                if not sub.acked:
-                    pending.append((time.time() + 5, sub))
-            elif draw < self.cfg.cut + self.cfg.race + self.cfg.replay and mine:
-                self._send_or_queue(conn, session, rng.choice(mine), "replay", pending)
-            else:
-                sub = self._body(rng, user)
-                mine.append(sub)
-                self._send_or_queue(conn, session, sub, "new", pending)
-        # Drain the queue: every send not acknowledged yet goes again until it is.
-        drain_until = time.time() + self.cfg.drain_seconds
-        left = [s for s in mine if not s.acked]
-        while left and time.time() < drain_until:
-            sub = left[0]
-            sent = self._post(conn, session, sub, "drain")
-            if sent.status in (200, 201):
-                left.pop(0)
-            elif sent.status is not None and sent.status != 503:
-                left.pop(0)  # a definite refusal: reported by the checks
-            else:
-                time.sleep(1)
-        conn.close()
-
-    def _send_or_queue(self, conn, session, sub: Submission, kind: str, pending: list) -> None:
-        sent = self._post(conn, session, sub, kind)
-        if sent.status == 503 or sent.status is None:
-            wait = float(sent.retry_after or 1) if sent.status == 503 else 1.0
-            pending.append((time.time() + min(wait, 5.0), sub))
-            time.sleep(1.0)  # back off: the inspector goes on working, the phone keeps the queue
+    def open_sessions(self) -> dict[int, Session]:
+        """Simulated inspector index -> logged-in Session. Every user logs in first (a password
+        hash each, or a session opened by prepare.py --sessions), then the clock starts. With
+        fewer users than simulated inspectors, a user's session is shared (a phone and a laptop)."""
+        self.login_started = time.time()
+        by_user: dict[str, Session] = {}
+        users = self.world["users"][: self.cfg.clients]
+        gate = threading.Semaphore(4)
+        logins = [threading.Thread(target=self.login, args=(u, by_user, gate)) for u in users]
+        for t in logins:
+            t.start()
+        for t in logins:
+            t.join()
+        return {
+            i: by_user[users[i % len(users)]]
+            for i in range(self.cfg.clients)
+            if users[i % len(users)] in by_user
+        }
 
     # --- outage and health ---------------------------------------------------------------------------------
 
@@ -511,44 +406,22 @@ class LoadRun:
                 self.health.append(Sent("healthz", "", start, time.time(), status))
             stop.wait(0.5)
 
-    def run(self) -> "LoadRun":
-        # Every user logs in first (a password hash each), then the clock starts. With fewer users
-        # than simulated inspectors, a user's session is shared (as on a phone and a laptop).
-        self.login_started = time.time()
-        by_user: dict[str, Session] = {}
-        users = self.world["users"][: self.cfg.clients]
-        gate = threading.Semaphore(4)
-        logins = [threading.Thread(target=self.login, args=(u, by_user, gate)) for u in users]
-        for t in logins:
-            t.start()
-        for t in logins:
-            t.join()
-        sessions = {
-            i: by_user[users[i % len(users)]]
-            for i in range(self.cfg.clients)
-            if users[i % len(users)] in by_user
-        }
-        self.started = time.time()
-        deadline = self.started + self.cfg.seconds
+    def start_helpers(self) -> tuple[threading.Event, list[threading.Thread]]:
+        """The /healthz prober and, if configured, the outage, timed from `self.started`."""
         stop = threading.Event()
-        threads = [
-            threading.Thread(target=self.inspector, args=(i, deadline, sessions[i]), name=f"inspector-{i}")
-            for i in sorted(sessions)
-        ]
         helpers = [threading.Thread(target=self._healthz, args=(stop,), daemon=True)]
         if self.cfg.outage_at is not None:
             helpers.append(threading.Thread(target=self._outage, args=(self.started,), daemon=True))
-        for t in threads + helpers:
+        for t in helpers:
             t.start()
-        for t in threads:
-            t.join()
-        self.load_ended = deadline
+        return stop, helpers
+
+    def stop_helpers(self, stop: threading.Event, helpers: list[threading.Thread]) -> None:
+        """Wait for the outage to be over (database back), then stop the prober."""
         for t in helpers[1:]:
             t.join()
         stop.set()
         helpers[0].join()
-        self.ended = time.time()
-        return self
 
     # --- checks and figures --------------------------------------------------------------------------------
 
@@ -650,6 +523,7 @@ class LoadRun:
 
         duration = self.load_ended - self.started
         out = {
+            "engine": self.engine,
             "clients": self.cfg.clients,
             "seconds": round(duration, 1),
             "requests": len(self.sent),
@@ -696,12 +570,187 @@ class LoadRun:
         return out
 
 
+class LoadRun(RunRecord):
+    """The thread engine: one thread per simulated inspector, http.client on fresh connections
+    (tests/test_load_bounded.py, and bench/load/run.py --engine threads)."""
+
+    def __init__(self, cfg: Config, **kwargs):
+        super().__init__(cfg, **kwargs)
+        self.counter = 0
+        self.cuts = 0
+
+    # --- one request -----------------------------------------------------------------------------------
+
+    def _body(self, rng: random.Random, user: str) -> Submission:
+        site = rng.choice(self.world["sites"])
+        with self.lock:
+            self.counter += 1
+            n = self.counter
+        body = {
+            "client_uuid": str(uuid.uuid4()),
+            "site": site["id"],
+            "performed_at": (datetime.now(UTC) - timedelta(minutes=rng.randint(1, 600))).isoformat(),
+            "position": {
+                "lon": site["lon"] + rng.uniform(-3e-4, 3e-4),
+                "lat": site["lat"] + rng.uniform(-3e-4, 3e-4),
+            },
+            "gps_accuracy_m": round(rng.uniform(3, 40), 1),
+            "findings": f"load-run {self.run_id} #{n}",
+            "answers": [
+                {"item": code, "value": "fail" if rng.random() < 0.04 else "pass", "note": ""}
+                for code in self.world["items"]
+            ],
+        }
+        sub = Submission(uuid=body["client_uuid"], user=user, body=json.dumps(body).encode())
+        with self.lock:
+            self.subs[sub.uuid] = sub
+        return sub
+
+    def _post(self, conn: http.client.HTTPConnection, session: Session, sub: Submission, kind: str) -> Sent:
+        start = time.time()
+        try:
+            conn.request("POST", API, body=sub.body, headers=session.headers)
+            r = conn.getresponse()
+            data = r.read()
+            sent = Sent(kind, sub.uuid, start, time.time(), r.status, retry_after=r.getheader("Retry-After"))
+            if r.status >= 400 and r.status != 503:
+                sent.error = data[:300].decode(errors="replace")
+            if r.getheader("Connection", "").lower() == "close":
+                conn.close()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            sent = Sent(kind, sub.uuid, start, time.time(), None, error=f"{exc.__class__.__name__}: {exc}")
+        with self.lock:
+            self.sent.append(sent)
+            sub.statuses.append(sent.status)
+            if sent.status in (200, 201):
+                sub.acked = True
+        return sent
+
+    def _cut(self, session: Session, sub: Submission, rng: random.Random) -> None:
+        """Send the request on a raw socket and close it early."""
+        with self.lock:
+            self.cuts += 1
+            mode = "body" if self.cuts % 2 else "response"  # alternately
+        sub.cut = mode
+        head = [f"POST {API} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", f"Content-Length: {len(sub.body)}"]
+        head += [f"{k}: {v}" for k, v in session.headers.items()]
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode()
+        start = time.time()
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=30) as s,
+        ):
+            if mode == "body":
+                s.sendall(raw + sub.body[: len(sub.body) // 2])
+            else:
+                s.sendall(raw + sub.body)
+                time.sleep(rng.uniform(0, 0.05))  # sometimes before, sometimes while the server works
+        with self.lock:
+            self.sent.append(Sent(f"cut_{mode}", sub.uuid, start, time.time(), None, error="cut on purpose"))
+            sub.statuses.append(None)
+
+    def _race(self, session: Session, sub: Submission) -> None:
+        """Two sockets send the same new UUID at the same moment."""
+        barrier = threading.Barrier(2)
+
+        def send():
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            barrier.wait()
+            self._post(conn, session, sub, "race")
+            conn.close()
+
+        other = threading.Thread(target=send)
+        other.start()
+        send()
+        other.join()
+
+    # --- one simulated inspector ---
+
+    def inspector(self, index: int, deadline: float, session: Session) -> None:
+        rng = random.Random(self.cfg.seed * 1000 + index)
+        user = session.username
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        mine: list[Submission] = []
+        pending: list[tuple[float, Submission]] = []  # the phone's queue: (not before, submission)
+        first = {0: ["cut"], 1: ["cut"], 2: ["race"], 3: ["new", "replay"]}.get(index, [])
+        script = list(first) if self.cfg.cover_all_kinds else []
+        while time.time() < deadline:
+            now = time.time()
+            due = [p for p in pending if p[0] <= now]
+            if due:
+                pending.remove(due[0])
+                self._send_or_queue(conn, session, due[0][1], "retry", pending)
+                continue
+            draw = rng.random()
+            if script:
+                step = script.pop(0)
+                draw = {"cut": 0.0, "race": self.cfg.cut, "replay": self.cfg.cut + self.cfg.race, "new": 1.0}[
+                    step
+                ]
+            if draw < self.cfg.cut:
+                sub = self._body(rng, user)
+                mine.append(sub)
+                self._cut(session, sub, rng)
+                pending.append((time.time() + 1, sub))  # the phone never saw an answer: it will resend
+            elif draw < self.cfg.cut + self.cfg.race:
+                sub = self._body(rng, user)
+                mine.append(sub)
+                self._race(session, sub)
+                if not sub.acked:
+                    pending.append((time.time() + 5, sub))
+            elif draw < self.cfg.cut + self.cfg.race + self.cfg.replay and mine:
+                self._send_or_queue(conn, session, rng.choice(mine), "replay", pending)
+            else:
+                sub = self._body(rng, user)
+                mine.append(sub)
+                self._send_or_queue(conn, session, sub, "new", pending)
+        # Drain the queue: every send not acknowledged yet goes again until it is.
+        drain_until = time.time() + self.cfg.drain_seconds
+        left = [s for s in mine if not s.acked]
+        while left and time.time() < drain_until:
+            sub = left[0]
+            sent = self._post(conn, session, sub, "drain")
+            if sent.status in (200, 201):
+                left.pop(0)
+            elif sent.status is not None and sent.status != 503:
+                left.pop(0)  # a definite refusal: reported by the checks
+            else:
+                time.sleep(1)
+        conn.close()
+
+    def _send_or_queue(self, conn, session, sub: Submission, kind: str, pending: list) -> None:
+        sent = self._post(conn, session, sub, kind)
+        if sent.status == 503 or sent.status is None:
+            wait = float(sent.retry_after or 1) if sent.status == 503 else 1.0
+            pending.append((time.time() + min(wait, 5.0), sub))
+            time.sleep(1.0)  # back off: the inspector goes on working, the phone keeps the queue
+
+    def run(self) -> "LoadRun":
+        sessions = self.open_sessions()
+        self.started = time.time()
+        deadline = self.started + self.cfg.seconds
+        threads = [
+            threading.Thread(target=self.inspector, args=(i, deadline, sessions[i]), name=f"inspector-{i}")
+            for i in sorted(sessions)
+        ]
+        stop, helpers = self.start_helpers()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.load_ended = deadline
+        self.stop_helpers(stop, helpers)
+        self.ended = time.time()
+        return self
+
+
 @dataclass
 class Result:
     figures: dict
     problems: list[str]
     server_errors: list[str]
-    run: LoadRun
+    run: RunRecord
 
 
 def load_and_check(
@@ -714,8 +763,12 @@ def load_and_check(
     log_dir: Path,
     log=print,
     pg=None,
+    engine: str = "threads",
 ):
     """gunicorn, the load run, the checks. The database must be prepared (in `pg`, if given).
+
+    engine: "threads" (LoadRun, in this process) or "locust" (bench/load/locust_engine.py: the
+    traffic from locust in a subprocess). Everything else, the checks included, is the same.
 
     Proxy outage: gunicorn reaches the database through the outage proxy (in front of the shared
     server's socket, or of the private cluster `pg`). Restart outage: gunicorn connects to the
@@ -740,7 +793,17 @@ def load_and_check(
         server_start = time.time() - t0
         via = f"via proxy :{proxy.port}" if proxy else f"directly on :{pg.port} (private cluster)"
         log(f"gunicorn on 127.0.0.1:{server.port} ({workers} workers x {threads} threads), database {via}")
-        run = LoadRun(cfg, port=server.port, world=world, db=db, proxy=proxy, pg=pg).run()
+        if engine == "locust":
+            from .locust_engine import LocustRun
+
+            engine_class = LocustRun
+        elif engine == "threads":
+            engine_class = LoadRun
+        else:
+            raise ValueError(f"unknown engine {engine!r}")
+        run = engine_class(
+            cfg, port=server.port, world=world, db=db, proxy=proxy, pg=pg, log_dir=log_dir, log=log
+        ).run()
     finally:
         server.stop()
         if proxy:

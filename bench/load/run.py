@@ -1,7 +1,21 @@
 """Load and fault run: 50 simulated inspectors against gunicorn for N minutes, with a database outage.
 
-    .venv/bin/python bench/load/run.py --minutes 5               # outage through the TCP proxy
-    .venv/bin/python bench/load/run.py --minutes 2 --pg-restart  # a real PostgreSQL restart
+    # the long runs (issue 11): locust makes the traffic (installed on first use into
+    # bench/.cache/locust-venv, run as a subprocess)
+    .venv/bin/python bench/load/run.py --engine locust --pg-restart --minutes 5 --append
+    .venv/bin/python bench/load/run.py --engine locust --minutes 2 --append
+    # the same with the project's own thread engine (as tests/test_load_bounded.py)
+    .venv/bin/python bench/load/run.py --engine threads --minutes 5
+    # the bounded CI version
+    DJANGO_DEBUG=1 DB_TEST_NAME=test_cs_load .venv/bin/python -m pytest tests/test_load_bounded.py -q
+
+Two engines make the traffic, with the same mix and the same checks:
+  locust (default)  bench/load/locustfile.py run by bench/load/locust_engine.py as a subprocess
+                    (`locust --headless --users N --spawn-rate N --only-summary --csv ...`); its
+                    JSON-line logs of every request and body are read back and checked here, and
+                    locust's own p50/p95/p99 and requests per second are reported next to ours.
+  threads           bench/load/loadgen.py's LoadRun: one thread per simulated inspector.
+The /healthz prober and the outage are this process's threads with either engine.
 
 Creates a private database (default cs_load_bench) with the demo province, starts gunicorn on
 loopback, runs the load (10 % replays, 5 % same-UUID races, 1 % cut connections) and takes the
@@ -40,6 +54,12 @@ from bench.load import cluster, loadgen  # noqa: E402
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--minutes", type=float, default=5)
+    p.add_argument(
+        "--engine",
+        choices=("locust", "threads"),
+        default="locust",
+        help="who makes the traffic: locust in a subprocess (default) or loadgen's threads",
+    )
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread if > 1)")
@@ -70,6 +90,12 @@ def main(argv=None) -> int:
         "--out", default=None, help="default bench/results/load.md (load-restart.md with --pg-restart)"
     )
     p.add_argument("--append", action="store_true", help="add this run to --out instead of replacing it")
+    p.add_argument(
+        "--logs",
+        default=None,
+        help="keep the run's logs (gunicorn.log; with locust its CSV stats, locust.log and the JSON "
+        "lines of every request and body) in this directory instead of a temporary one",
+    )
     args = p.parse_args(argv)
 
     seconds = args.minutes * 60
@@ -123,9 +149,18 @@ def _run(args, cfg: loadgen.Config, pg) -> tuple[loadgen.Result, float, float]:
         )
         prep = time.time() - t
         with tempfile.TemporaryDirectory(prefix="cs-load-") as tmp:
+            log_dir = Path(args.logs or tmp)
+            log_dir.mkdir(parents=True, exist_ok=True)
             started = time.time()
             result = loadgen.load_and_check(
-                args.db, world, cfg, workers=args.workers, threads=args.threads, log_dir=Path(tmp), pg=pg
+                args.db,
+                world,
+                cfg,
+                workers=args.workers,
+                threads=args.threads,
+                log_dir=log_dir,
+                pg=pg,
+                engine=args.engine,
             )
             took = time.time() - started
     finally:
@@ -160,6 +195,8 @@ def report(
         "machine (load generator, server and database on the same cores: the figures are a floor, "
         "not a capacity).",
         "",
+        f"Traffic: {_engine(f['engine'])}.",
+        "",
         f"{cfg.clients} simulated inspectors for {f['seconds']} s, each logged in with a session: "
         f"{cfg.replay:.0%} replays, {cfg.race:.0%} same-UUID pairs sent at once, "
         f"{cfg.cut:.0%} connections cut mid-request; sends without an answer are queued and re-sent "
@@ -175,6 +212,21 @@ def report(
         f"| latency p50 / p95 / p99 (2xx, outside the outage) | "
         f"{f['p50_ms']} / {f['p95_ms']} / {f['p99_ms']} ms (mean {f['mean_ms']} ms) |",
     ]
+    lc = f.get("locust")
+    if lc and "requests" in lc:
+        lines += [
+            f"| locust's own summary (every request it timed, 503s, retries and drain included; "
+            f"cuts not timed) | {lc['requests']} requests, {lc['failures']} failures, "
+            f"p50 / p95 / p99 {lc['p50_ms']} / {lc['p95_ms']} / {lc['p99_ms']} ms, {lc['rps']} requests/s |",
+            "| locust per kind (requests, failures, p50 / p95 / p99 ms) | "
+            + "; ".join(
+                f"{name} {v['requests']}, {v['failures']}, {v['p50_ms']} / {v['p95_ms']} / {v['p99_ms']}"
+                for name, v in sorted(lc["by_name"].items())
+            )
+            + " |",
+        ]
+    elif f["engine"] == "locust":
+        lines.append("| locust's own summary | missing (no --csv stats written) |")
     lines.append(f"| phases (s) | {', '.join(f'{k} {v}' for k, v in f['phases_s'].items())} |")
     if "outage_s" in f:
         lines += [
@@ -208,6 +260,16 @@ def report(
         lines += ["", f"Server log lines with errors ({len(result.server_errors)}):", ""]
         lines += [f"    {e[:200]}" for e in result.server_errors[:20]]
     return "\n".join(lines) + "\n"
+
+
+def _engine(name: str) -> str:
+    if name == "locust":
+        return (
+            "locust (bench/load/locustfile.py, HttpUser, one greenlet per simulated inspector) in a "
+            "subprocess, from bench/.cache/locust-venv; every request and body logged as JSON lines "
+            "and checked here"
+        )
+    return "the thread engine (bench/load/loadgen.py LoadRun, one thread per simulated inspector)"
 
 
 if __name__ == "__main__":
