@@ -12,9 +12,6 @@ extrapolated linearly to the real limit that bounds it (IMPORT_MAX_BYTES, 20 MB,
 file or a shapefile's .shp; IMPORT_MAX_ROWS, 50 000, for the rows of one; the 512 MB unzip budget),
 which must stay under the bound too. No wall-clock bound: the child is killed after TIMEOUT only as a
 guard against hangs.
-
-A case known to exceed the bound goes in OVER_BOUND with its cause (a strict xfail, so the mark
-must be removed once fixed); none does today.
 """
 
 import pytest
@@ -26,16 +23,7 @@ pytestmark = pytest.mark.django_db
 
 BOUND_MIB = 256
 TIMEOUT = 120
-
-OVER_BOUND: dict[str, str] = {}  # case name → cause, for a case known to exceed the bound
-
-
-def _marks(name: str) -> list:
-    return [pytest.mark.xfail(strict=True, reason=OVER_BOUND[name])] if name in OVER_BOUND else []
-
-
-PARAMS = [pytest.param(case, id=case.name, marks=_marks(case.name)) for case in CASES]
-assert set(OVER_BOUND) <= {case.name for case in CASES}
+PARAMS = [pytest.param(case, id=case.name) for case in CASES]
 
 
 @pytest.mark.parametrize("case", PARAMS)

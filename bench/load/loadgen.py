@@ -47,12 +47,12 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
 
 from .proxy import OutageProxy
+from .submission import inspection_body
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_SOCKET_DIR = "/var/run/postgresql"
@@ -582,25 +582,12 @@ class LoadRun(RunRecord):
     # --- one request -----------------------------------------------------------------------------------
 
     def _body(self, rng: random.Random, user: str) -> Submission:
-        site = rng.choice(self.world["sites"])
         with self.lock:
             self.counter += 1
             n = self.counter
-        body = {
-            "client_uuid": str(uuid.uuid4()),
-            "site": site["id"],
-            "performed_at": (datetime.now(UTC) - timedelta(minutes=rng.randint(1, 600))).isoformat(),
-            "position": {
-                "lon": site["lon"] + rng.uniform(-3e-4, 3e-4),
-                "lat": site["lat"] + rng.uniform(-3e-4, 3e-4),
-            },
-            "gps_accuracy_m": round(rng.uniform(3, 40), 1),
-            "findings": f"load-run {self.run_id} #{n}",
-            "answers": [
-                {"item": code, "value": "fail" if rng.random() < 0.04 else "pass", "note": ""}
-                for code in self.world["items"]
-            ],
-        }
+        body = inspection_body(
+            rng, sites=self.world["sites"], items=self.world["items"], label=f"load-run {self.run_id} #{n}"
+        )
         sub = Submission(uuid=body["client_uuid"], user=user, body=json.dumps(body).encode())
         with self.lock:
             self.subs[sub.uuid] = sub

@@ -37,8 +37,6 @@ import json
 import os
 import random
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,6 +46,7 @@ from gevent.event import Event
 from locust import HttpUser, constant, events, task
 from locust.clients import HttpSession
 from locust.exception import StopUser
+from submission import inspection_body  # bench/load/submission.py: locust puts this folder on sys.path
 
 API = "/api/v1/inspections/"
 # cover_all_kinds: inspectors 0-3 start with a cut, a cut, a race and a replay (short runs).
@@ -196,23 +195,10 @@ class Inspector(HttpUser):
 
     def body(self) -> dict:
         """A new submission, the same shape as loadgen.LoadRun._body."""
-        c, rng = RUN.control, self.rng
-        site = rng.choice(c["sites"])
-        body = {
-            "client_uuid": str(uuid.uuid4()),
-            "site": site["id"],
-            "performed_at": (datetime.now(UTC) - timedelta(minutes=rng.randint(1, 600))).isoformat(),
-            "position": {
-                "lon": site["lon"] + rng.uniform(-3e-4, 3e-4),
-                "lat": site["lat"] + rng.uniform(-3e-4, 3e-4),
-            },
-            "gps_accuracy_m": round(rng.uniform(3, 40), 1),
-            "findings": f"load-run {c['run_id']} #{next(RUN.number)}",
-            "answers": [
-                {"item": code, "value": "fail" if rng.random() < 0.04 else "pass", "note": ""}
-                for code in c["items"]
-            ],
-        }
+        c = RUN.control
+        body = inspection_body(
+            self.rng, sites=c["sites"], items=c["items"], label=f"load-run {c['run_id']} #{next(RUN.number)}"
+        )
         sub = {"uuid": body["client_uuid"], "user": self.user, "body": json.dumps(body)}
         RUN.write(RUN.bodies, sub)
         self.mine.append(sub)
