@@ -2,8 +2,9 @@
 
 drf-spectacular documents the success response of each view; our API also answers 400
 (a parameter or body refused, naming the field), 401/403 (not logged in or not allowed),
-404, 405, 413 (body over the limit), 429 (too many failed log-ins) and 503 (database
-unreachable). Clients and schemathesis read those from the schema.
+404, 405, 413 (body over the limit), 415 (a body of a media type the operation does not read;
+operations with a body), 429 (too many failed log-ins) and 503 (database unreachable).
+Clients and schemathesis read those from the schema.
 """
 
 ERRORS = {
@@ -13,6 +14,7 @@ ERRORS = {
     "404": "No such object, or not visible to this user.",
     "405": "Method not allowed.",
     "413": "The request body is larger than allowed.",
+    "415": "The request body's media type is not one this operation reads (see its request body).",
     "429": "Too many failed log-in attempts; see Retry-After.",
     "503": "The database is unreachable; see Retry-After.",
 }
@@ -32,6 +34,8 @@ def add_error_responses(result, generator, request, public):
                 continue
             responses = operation.setdefault("responses", {})
             for code, description in ERRORS.items():
+                if code == "415" and "requestBody" not in operation:
+                    continue
                 responses.setdefault(
                     code,
                     {
