@@ -71,7 +71,7 @@ from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from places.importer import ImportReport, RowError, unpacked_too_far
+from places.importer import ImportFileError, ImportReport, RowError, check_zip_directory, unpacked_too_far
 from places.selectors import today
 
 from .models import AgeBand, Incident, IncidentKind, Outcome, Sex
@@ -232,6 +232,11 @@ def _xml_message() -> str:
 
 
 def _xlsx_lines(data: bytes) -> Iterator[Line]:
+    try:
+        # A workbook is a zip: its directory is checked from the end record before zipfile reads it.
+        check_zip_directory(io.BytesIO(data))
+    except ImportFileError as exc:
+        raise IncidentFileError(str(exc)) from exc
     try:
         members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:

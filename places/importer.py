@@ -45,11 +45,11 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import shapely
@@ -860,14 +860,16 @@ def zip_too_many_entries(count: int) -> str:
     }
 
 
-def zip_directory(path: Path) -> tuple[int, int] | None:
+def zip_directory(source: Path | BinaryIO) -> tuple[int, int] | None:
     """(entries, bytes) of a zip's central directory, read from its End Of Central Directory record
     (zip64 too) as zipfile finds it; None when there is none (zipfile then says the file is no zip).
+    `source`: a path, or a seekable binary stream (an XLSX workbook in memory).
 
     zipfile.ZipFile reads the whole central directory and makes a ZipInfo of every entry, about
     500 B each, before anything can be looked at: check_zip_directory refuses a big one first.
     """
-    with path.open("rb") as stream:
+    opened = source.open("rb") if isinstance(source, Path) else nullcontext(source)
+    with opened as stream:
         size = stream.seek(0, 2)
         tail_size = min(size, 22 + 0xFFFF)  # the record, then a comment of up to 65535 bytes
         stream.seek(size - tail_size)
@@ -892,9 +894,10 @@ def zip_directory(path: Path) -> tuple[int, int] | None:
         return values[7], values[8]  # entries in all, size of the directory
 
 
-def check_zip_directory(path: Path) -> None:
-    """Refuse a zip of more than MAX_ZIP_ENTRIES entries, or a bigger central directory, unread."""
-    directory = zip_directory(path)
+def check_zip_directory(source: Path | BinaryIO) -> None:
+    """Refuse a zip of more than MAX_ZIP_ENTRIES entries, or a bigger central directory, unread
+    (ImportFileError). Used for zipped shapefiles here and XLSX workbooks by incidents.importer."""
+    directory = zip_directory(source)
     if directory is None:
         return
     entries, size = directory

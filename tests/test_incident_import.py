@@ -640,3 +640,13 @@ def test_xlsx_with_too_much_shared_text_is_refused_before_reading(place, monkeyp
         run(xlsx_shared_strings_bomb(1 << 20), "l.xlsx")
     except IncidentFileError as exc:
         assert "MB of text" not in str(exc)
+
+
+def test_xlsx_with_a_huge_zip_directory_is_refused_unread(place):
+    """A workbook is a zip: 10^4 entries are refused from the end record, before zipfile builds an
+    entry object for each (the same check as zipped shapefiles)."""
+    from tests.hostile.corpus import many_members_zip
+
+    with pytest.raises(IncidentFileError, match=r"holds 10003 entries \(at most 1000\)"):
+        run(many_members_zip(10_000), "l.xlsx")
+    assert Incident.objects.count() == 0

@@ -14,8 +14,8 @@ WAL, as after a crash) and started again 5 s later. Every acknowledged submissio
 crash recovery. The machine's shared server is never touched; the cluster's directory is removed.
 """
 
+import dataclasses
 import os
-import time
 
 import psycopg2
 import pytest
@@ -87,23 +87,27 @@ def test_proxy_outage_cuts_and_refuses_connections():
         proxy.stop()
 
 
+# 10 inspectors for 20 s (replays, same-UUID pairs, cuts: each kind at least once), a 5 s outage at
+# 7 s, up to 40 s to send what is left: bounded by these figures, not by a timer.
+BOUNDED = loadgen.Config(
+    clients=10,
+    seconds=20,
+    replay=0.10,
+    race=0.05,
+    cut=0.02,
+    outage_at=7,
+    outage_seconds=5,
+    drain_seconds=40,
+    cover_all_kinds=True,
+)
+
+
 # transaction=True: the test database must exist (it is the template of the private one) and no
 # transaction of ours may hold a connection to it while it is copied.
 @pytest.mark.django_db(transaction=True)
 def test_bounded_load_with_races_cuts_and_a_database_outage(private_db, tmp_path):
     db, world = private_db
-    cfg = loadgen.Config(
-        clients=10,
-        seconds=20,
-        replay=0.10,
-        race=0.05,
-        cut=0.02,
-        outage_at=7,
-        outage_seconds=5,
-        drain_seconds=40,
-        cover_all_kinds=True,
-    )
-    started = time.time()
+    cfg = BOUNDED
     result = loadgen.load_and_check(
         db, world, cfg, workers=4, threads=1, log_dir=tmp_path, log=lambda *_: None
     )
@@ -123,15 +127,14 @@ def test_bounded_load_with_races_cuts_and_a_database_outage(private_db, tmp_path
     assert f["outage_503"] > 0 and f["outage_500"] == 0, summary
     assert "503" in f["healthz_during"], summary
     assert f["recovery_s"] is not None and f["recovery_s"] < 10, summary
-    assert time.time() - started < 120, summary
 
 
 @pytest.fixture
 def private_cluster():
     """A private PostgreSQL cluster with a migrated database, the reference data, 3 users with
     sessions and 12 sites (migrating from scratch takes seconds). Removed afterwards."""
-    if not cluster.available():
-        pytest.skip(f"PostgreSQL server binaries not found in {cluster.BIN}")
+    # The bootstrap installs the server with PostGIS: missing binaries are a broken set-up, not a skip.
+    assert cluster.available(), f"PostgreSQL server binaries not found in {cluster.BIN} (set PG_BIN)"
     with cluster.PrivateCluster(prefix="cs-load-ci-") as pg:
         world = loadgen.prepare_database(
             "cs_load_restart", users=3, sites=12, steps="migrate", sessions=True, log=lambda *_: None, pg=pg
@@ -161,20 +164,7 @@ def _stored_in_sql(pg, db: str, run_id: str) -> dict[str, tuple[int, int]]:
 
 def test_bounded_load_with_a_real_database_crash_and_restart(private_cluster, tmp_path):
     pg, world = private_cluster
-    cfg = loadgen.Config(
-        clients=10,
-        seconds=20,
-        replay=0.10,
-        race=0.05,
-        cut=0.02,
-        outage_at=7,
-        outage_seconds=5,
-        outage_mode="restart",
-        stop_mode="immediate",
-        drain_seconds=40,
-        cover_all_kinds=True,
-    )
-    started = time.time()
+    cfg = dataclasses.replace(BOUNDED, outage_mode="restart", stop_mode="immediate")
     result = loadgen.load_and_check(
         "cs_load_restart", world, cfg, workers=4, threads=1, log_dir=tmp_path, log=lambda *_: None, pg=pg
     )
@@ -206,4 +196,3 @@ def test_bounded_load_with_a_real_database_crash_and_restart(private_cluster, tm
     # The service came back by itself: submissions and /healthz.
     assert f["recovery_s"] is not None and f["recovery_s"] < 10, summary
     assert f["healthz_recovery_s"] is not None and f["healthz_recovery_s"] < 10, summary
-    assert time.time() - started < 150, summary

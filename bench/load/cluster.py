@@ -1,4 +1,7 @@
-"""A private, throw-away PostgreSQL 15 cluster that a load run may stop and start for real.
+"""A private, throw-away PostgreSQL cluster that a load run may stop and start for real.
+
+The server binaries are those of the newest major version installed with PostGIS (the
+bootstrap installs postgresql-N-postgis-3 for the machine's running server), or PG_BIN.
 
 The machine's PostgreSQL server is shared with other work and must never be restarted; this
 cluster is the run's own: initdb in a temporary directory (owned by the `postgres` OS user when
@@ -31,7 +34,18 @@ import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _default_bin() -> Path:
+    """The newest /usr/lib/postgresql/N/bin whose version has PostGIS installed."""
+    found = []
+    for bindir in Path("/usr/lib/postgresql").glob("*/bin"):
+        major = bindir.parent.name
+        if major.isdigit() and Path(f"/usr/share/postgresql/{major}/extension/postgis.control").exists():
+            found.append((int(major), bindir))
+    return max(found)[1] if found else Path("/usr/lib/postgresql/15/bin")
+
+
+BIN = Path(os.environ["PG_BIN"]) if os.environ.get("PG_BIN") else _default_bin()
 MODES = ("smart", "fast", "immediate")
 
 

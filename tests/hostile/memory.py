@@ -266,40 +266,39 @@ def site_post(body: Body, warm: Body):
     return setup, act
 
 
-def site_import(body: Body, warm: Body, *, unzipped_budget: int | None = None):
-    """POST /api/v1/sites/import/ (multipart)."""
+def _coordinator_upload(url: str, body: Body, warm: Body, answer: Callable[[bytes], str], before=None):
+    """A coordinator posts `warm` to `url` (setup), then the hostile `body` (act)."""
 
     def setup():
-        if unzipped_budget is not None:
-            from places import importer
-
-            importer.MAX_UNZIPPED_BYTES = unzipped_budget  # the child's own copy of the module
+        if before is not None:
+            before()
         client = _coordinator()
-        status, content = send(client, "/api/v1/sites/import/", warm)
+        status, content = send(client, url, warm)
         assert status == 200, content[:300]
         return client
 
     def act(client):
-        status, content = send(client, "/api/v1/sites/import/", body)
-        return status, _json_text(content)
+        status, content = send(client, url, body)
+        return status, answer(content)
 
     return setup, act
+
+
+def site_import(body: Body, warm: Body, *, unzipped_budget: int | None = None):
+    """POST /api/v1/sites/import/ (multipart)."""
+
+    def budget():
+        from places import importer
+
+        importer.MAX_UNZIPPED_BYTES = unzipped_budget  # the child's own copy of the module
+
+    before = budget if unzipped_budget is not None else None
+    return _coordinator_upload("/api/v1/sites/import/", body, warm, _json_text, before)
 
 
 def incident_import(body: Body, warm: Body):
     """POST /incidents/import/ (the page's multipart form); the answer is a page, 200 with the error."""
-
-    def setup():
-        client = _coordinator()
-        status, content = send(client, "/incidents/import/", warm)
-        assert status == 200, content[:300]
-        return client
-
-    def act(client):
-        status, content = send(client, "/incidents/import/", body)
-        return status, _page_error(content)
-
-    return setup, act
+    return _coordinator_upload("/incidents/import/", body, warm, _page_error)
 
 
 def photo_upload(body: Body, warm: Body, media_root: Path):
