@@ -422,11 +422,11 @@ SELECT ST_AsMVT(t, 'sites', 4096, 'geom') FROM (
 NEW_SQL_SCRIPT = """
 import json
 from ogc import tiles
-from ogc.collections import COLLECTIONS
+from ogc.collections import ACTIVE, COLLECTIONS
 c = COLLECTIONS["sites"]
 print("JSON" + json.dumps({
-    "live": tiles._clustered_live(c, None, tiles.ACTIVE, 8, %d, %d),
-    "cells": tiles._clustered_cells(c, tiles.ACTIVE, 8, %d, %d),
+    "live": tiles._clustered_live(c, None, ACTIVE, 8, %d, %d),
+    "cells": tiles._clustered_cells(c, ACTIVE, 8, %d, %d),
 }))
 """
 

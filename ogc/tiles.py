@@ -47,16 +47,7 @@ from django.views.decorators.http import require_safe
 
 from core.cache import cache_get, cache_set
 
-from .collections import (  # noqa: F401  (ACTIVE, EVERY, site_scope: used here and by tests)
-    ACTIVE,
-    COLLECTIONS,
-    EVERY,
-    Collection,
-    SitesCollection,
-    UnitsCollection,
-    scope_filter,
-    site_scope,
-)
+from .collections import COLLECTIONS, Collection, SitesCollection, scope_filter, site_scope
 from .common import check_params, handles_errors, not_found, reader
 from .views import _collection_json
 

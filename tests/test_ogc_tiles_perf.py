@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from inspections.models import Agency, Profile, Role
 from ogc import tiles
-from ogc.collections import COLLECTIONS
+from ogc.collections import ACTIVE, COLLECTIONS, EVERY, site_scope
 from places.models import AdminUnit, Site
 from places.selectors import site_list
 from places.services import site_create
@@ -120,7 +120,7 @@ def cluster_counts(tile: bytes, layer: str) -> Counter:
 def check_same(addresses=Z8 + OTHERS) -> dict:
     """Cells == live for both precomputed scopes and two layers; returns z8 totals per scope."""
     totals = {}
-    for scope in (tiles.ACTIVE, tiles.EVERY):
+    for scope in (ACTIVE, EVERY):
         for layer in ("sites", "sites-village"):
             collection = COLLECTIONS[layer]
             total: Counter = Counter()
@@ -158,10 +158,10 @@ def check_all():
     assert kept == rebuilt_table()
     assert counts_table() == dict(live)
     totals = check_same()
-    assert totals[tiles.ACTIVE, "sites"] == expected(status="active")
-    assert totals[tiles.EVERY, "sites"] == expected()
-    assert totals[tiles.ACTIVE, "sites-village"] == expected(status="active", kind="village")
-    assert totals[tiles.EVERY, "sites-village"] == expected(kind="village")
+    assert totals[ACTIVE, "sites"] == expected(status="active")
+    assert totals[EVERY, "sites"] == expected()
+    assert totals[ACTIVE, "sites-village"] == expected(status="active", kind="village")
+    assert totals[EVERY, "sites-village"] == expected(kind="village")
 
 
 def test_known_counts_and_every_site_once(many):
@@ -171,14 +171,14 @@ def test_known_counts_and_every_site_once(many):
     kinds["school"] += 3
     kinds["village"] += 5
     totals = check_same()
-    assert totals[tiles.EVERY, "sites"] == kinds
-    assert totals[tiles.ACTIVE, "sites"] == kinds - closed
-    assert sum(totals[tiles.ACTIVE, "sites"].values()) == n + 8 - sum(closed.values())
+    assert totals[EVERY, "sites"] == kinds
+    assert totals[ACTIVE, "sites"] == kinds - closed
+    assert sum(totals[ACTIVE, "sites"].values()) == n + 8 - sum(closed.values())
     # The five stacked villages: one cluster of five, without an id; a lone site keeps its id.
     stack = many["stack"][0]
     z, x, y = 10, *tiles_of(stack.geom, 10)
     features = mapbox_vector_tile.decode(
-        render(tiles._clustered_cells(COLLECTIONS["sites"], tiles.ACTIVE, z, x, y))
+        render(tiles._clustered_cells(COLLECTIONS["sites"], ACTIVE, z, x, y))
     )
     clusters = features["sites"]["features"]
     assert any(f["properties"]["count"] == 5 and "id" not in f["properties"] for f in clusters)
@@ -222,7 +222,7 @@ def test_cells_follow_single_and_bulk_writes(many):
         cur.execute("DELETE FROM places_site")
     assert cells_table() == []
     assert counts_table() == {}
-    assert check_same()[tiles.EVERY, "sites"] == Counter()
+    assert check_same()[EVERY, "sites"] == Counter()
 
 
 def test_sites_beyond_web_mercator_do_not_break_writes(many):
@@ -250,13 +250,13 @@ def test_scope_decides_the_path(many, user, django_user_model):
             Profile.objects.create(user=account, **profile)
         return account
 
-    assert tiles.site_scope(AnonymousUser()) == tiles.ACTIVE
-    assert tiles.site_scope(person("noprofile")) == tiles.ACTIVE
-    assert tiles.site_scope(user) == tiles.EVERY  # coordinator
-    assert tiles.site_scope(person("planner", role=Role.PLANNER)) == tiles.EVERY
-    assert tiles.site_scope(django_user_model.objects.create_superuser("root1", password="x")) == tiles.EVERY
-    assert tiles.site_scope(person("insp", role=Role.INSPECTOR, agency=agency)) is None
-    assert tiles.site_scope(person("lead", role=Role.AREA_LEADER, area=district)) is None
+    assert site_scope(AnonymousUser()) == ACTIVE
+    assert site_scope(person("noprofile")) == ACTIVE
+    assert site_scope(user) == EVERY  # coordinator
+    assert site_scope(person("planner", role=Role.PLANNER)) == EVERY
+    assert site_scope(django_user_model.objects.create_superuser("root1", password="x")) == EVERY
+    assert site_scope(person("insp", role=Role.INSPECTOR, agency=agency)) is None
+    assert site_scope(person("lead", role=Role.AREA_LEADER, area=district)) is None
 
 
 def test_tiles_over_http_scoped_and_in_one_statement(
@@ -268,7 +268,7 @@ def test_tiles_over_http_scoped_and_in_one_statement(
     with django_assert_num_queries(1):
         public = client.get(url)
     assert public.status_code == 200
-    assert public.content == render(tiles._clustered_live(COLLECTIONS["sites"], None, tiles.ACTIVE, z, x, y))
+    assert public.content == render(tiles._clustered_live(COLLECTIONS["sites"], None, ACTIVE, z, x, y))
     # With the cache on: a miss is the version and the tile, a hit only the version.
     settings.OGC_TILE_CACHE_SECONDS = 60
     url = f"/tiles/sites/{z}/{x}/{y + 1}.pbf"
