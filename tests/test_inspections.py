@@ -670,3 +670,43 @@ def test_actions_by_area_and_exports_obey_scope(client, world):
     exported = json.loads(client.get("/api/v1/sites/export/", {"format": "geojson"}).content)
     names = {f["properties"]["name"] for f in exported["features"]}
     assert world["hotspot"].name in names and world["construction"].name not in names
+
+
+def test_a_submission_costs_the_same_queries_whatever_the_number_of_answers(client, world):
+    """The unresolved corrective actions of all answered items are read (and locked) in one query,
+    not one per answer: a submission that fails every item and one that then passes them all (and
+    so verifies every action) cost a fixed number of queries, however long the checklist."""
+    from django.test.utils import CaptureQueriesContext
+
+    site = world["construction"]
+    items = ChecklistTemplate.objects.get(site_kind=site.kind, is_current=True).items.count()
+    assert items >= 5
+    client.force_login(world["xd_inspector"])
+
+    def send(fail_all: bool, minutes_ago: int):
+        body = {
+            "client_uuid": str(uuid.uuid4()),
+            "site": site.pk,
+            "performed_at": (timezone.now() - timedelta(minutes=minutes_ago)).isoformat(),
+            "position": {"lon": site.geom.point_on_surface.x, "lat": site.geom.point_on_surface.y},
+            "gps_accuracy_m": 5.0,
+            "answers": [
+                {"item": a["item"], "value": "fail" if fail_all else "pass", "note": ""}
+                for a in answers_for(site.kind)
+            ],
+        }
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post("/api/v1/inspections/", json.dumps(body), content_type="application/json")
+        assert response.status_code == 201, response.content
+        return [q["sql"] for q in queries]
+
+    opening = send(True, 30)
+    assert CorrectiveAction.objects.filter(site=site).count() == items
+    verifying = send(False, 10)
+    assert CorrectiveAction.objects.filter(site=site, status="verified").count() == items
+    action_reads = [sql for sql in verifying if sql.startswith('SELECT "inspections_correctiveaction"')]
+    assert len(action_reads) == 1, action_reads
+    # Writes are per action (save + history row); everything else does not grow with the answers.
+    fixed = [sql for sql in verifying if "correctiveaction" not in sql]
+    assert len(fixed) < 30, fixed
+    assert len([sql for sql in opening if sql.startswith('SELECT "inspections_correctiveaction"')]) == 1
