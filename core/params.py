@@ -6,6 +6,11 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 
+def plain_digits(text: str) -> bool:
+    """Only the ASCII digits 0-9: str.isdigit() also accepts "¹" or "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def reject_unknown_params(request, allowed: set[str]) -> None:
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from core.cache import cache_get, cache_set
+from core.params import plain_digits
 
 from .collections import COLLECTIONS, CRS84, Collection
 from .common import (
@@ -238,7 +239,7 @@ def item(request, collection_id, feature_id):
     missing = not_found(
         _("no feature '%(id)s' in collection '%(c)s'") % {"id": feature_id, "c": collection.id}
     )
-    if not feature_id.isdigit() or len(feature_id) > 18:
+    if not plain_digits(feature_id) or len(feature_id) > 18:
         raise missing
     feature = collection.single(user, int(feature_id))
     if feature is None:

@@ -63,6 +63,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.params import plain_digits
+
 from .kinds import KINDS
 from .models import Site, SiteStatus
 from .selectors import unit_ids_at
@@ -408,7 +410,7 @@ def _crs_srid(crs) -> int:
                 srid = 4326
             elif match := _EPSG_RE.search(name):
                 srid = int(match.group(1))
-        elif crs.get("type") == "EPSG" and str(props.get("code", "")).isdigit():
+        elif crs.get("type") == "EPSG" and plain_digits(str(props.get("code", ""))):
             srid = int(props["code"])
     if srid is None:
         raise ImportFileError(

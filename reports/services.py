@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.exceptions import DomainError
+from core.params import plain_digits
 from inspections.models import Agency, AgencyKind, Role
 from inspections.scoping import profile_of, sees_everything
 from places.models import AdminLevel, AdminUnit
@@ -95,7 +96,9 @@ def parse_period(data) -> Period:
     if year_text is not None:
         if date_from or date_to:
             errors["year"] = [_("give either a year or from/to, not both")]
-        elif not year_text.isdigit() or not EARLIEST.year <= int(year_text) <= timezone.localdate().year + 1:
+        elif not (
+            plain_digits(year_text) and EARLIEST.year <= int(year_text) <= timezone.localdate().year + 1
+        ):
             errors["year"] = [
                 _("expected a year between %(a)s and %(b)s")
                 % {"a": EARLIEST.year, "b": timezone.localdate().year + 1}

@@ -59,6 +59,24 @@ def lai_chau(db):
 
 
 @pytest.fixture
+def playgrounds(lai_chau):
+    """Four public playgrounds in a row in Xã Sìn Hồ (1 km apart), so that features and tiles exist."""
+    from django.contrib.gis.geos import Point
+
+    from places.services import site_create
+
+    return [
+        site_create(
+            kind="playground",
+            name=f"Sân chơi {i}",
+            geom=Point(103.2411 + i / 100, 22.3606, srid=4326),
+            attributes={"access": "public"},
+        )
+        for i in range(4)
+    ]
+
+
+@pytest.fixture
 def user(db, django_user_model):
     """A provincial coordinator: may map and edit sites anywhere."""
     from inspections.models import Profile, Role

@@ -764,3 +764,23 @@ def test_export_of_nothing_is_an_empty_file_that_imports(db_units, tmp_path):
 def test_unknown_export_format_is_refused(db_units):
     with pytest.raises(ValueError, match="unknown export format 'shp'"):
         export_sites(Site.objects.all(), "shp")
+
+
+@pytest.mark.parametrize(
+    "crs",
+    [
+        {"type": "EPSG", "properties": {"code": "¹"}},
+        {"type": "EPSG", "properties": {"code": "99999999999999999999"}},
+        {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::99999999999999999999"}},
+        {"type": "name", "properties": {"name": "EPSG:0"}},
+    ],
+)
+def test_odd_crs_codes_are_a_clear_file_error(db_units, tmp_path, crs):
+    """Codes that str.isdigit() accepts but int() does not, or that overflow GDAL's int: refused
+    with the crs named, never a 500."""
+    doc = json.loads(collection([school(geometry=pt(103.46, 22.40))]))
+    doc["crs"] = crs
+    path = write(tmp_path, "odd-crs.geojson", json.dumps(doc, ensure_ascii=False))
+    with pytest.raises(ImportFileError, match="crs|coordinate reference system"):
+        run(path)
+    assert Site.objects.count() == 0

@@ -642,6 +642,8 @@ def test_bad_parameters_are_400_naming_them(world, client):
         response = client.get(f"/api/v1/reports/{r.pk}/download/?{query}")
         assert response.status_code == 400 and name in response.json(), query
     assert client.get("/api/v1/reports/submissions/?year=abc").status_code == 400
+    # Digits int() refuses ("²⁰²⁶" passes str.isdigit): a 400, not a 500.
+    assert client.get("/api/v1/reports/submissions/?year=²⁰²⁶").status_code == 400
     assert client.get("/api/v1/reports/submissions/?year=2026&x=1").status_code == 400
 
 

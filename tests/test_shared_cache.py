@@ -9,9 +9,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.contrib.gis.geos import Point
-
-from places.services import site_create
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS = "redis://127.0.0.1:6379/15"
@@ -38,18 +35,7 @@ def prefix():
         server.delete(key)
 
 
-@pytest.fixture
-def sites(lai_chau):
-    for i in range(4):
-        site_create(
-            kind="playground",
-            name=f"Sân chơi {i}",
-            geom=Point(103.2411 + i / 100, 22.3606, srid=4326),
-            attributes={"access": "public"},
-        )
-
-
-def test_tiles_are_shared_between_processes(sites, client, settings, prefix):
+def test_tiles_are_shared_between_processes(playgrounds, client, settings, prefix):
     settings.CACHES = redis_cache(prefix)
     settings.OGC_TILE_CACHE_SECONDS = 60
     first = client.get(TILE)
@@ -79,7 +65,7 @@ def test_tiles_are_shared_between_processes(sites, client, settings, prefix):
     assert out.stdout.strip().splitlines()[-1] == str(len(first.content))
 
 
-def test_an_unreachable_cache_is_a_miss_not_an_error(sites, client, settings, prefix, caplog):
+def test_an_unreachable_cache_is_a_miss_not_an_error(playgrounds, client, settings, prefix, caplog):
     settings.CACHES = redis_cache(prefix, "redis://127.0.0.1:1/0")  # nothing listens there
     settings.OGC_TILE_CACHE_SECONDS = 60
     answers = [client.get(TILE) for _ in range(2)]
