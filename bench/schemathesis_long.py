@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "schemathesis.md"
+LOG = ROOT / "bench" / ".cache" / "schemathesis_long.log"  # the whole pytest output (not committed)
 FILES = ["tests/test_schemathesis.py", "tests/test_schemathesis_ogc.py"]
 
 
@@ -41,6 +42,14 @@ def main() -> int:
     tail = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:]
     counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|error|errors)", tail)}
     failures = [line for line in run.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    # What schemathesis found, and how to reproduce it: the check, the answer, the curl line.
+    found = [
+        line.strip(" |")
+        for line in run.stdout.splitlines()
+        if re.match(r"\s*\|?\s*(- [A-Z]+\d+ |\[\d{3}\] |Received: |curl |_+ test_)", line)
+    ]
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    LOG.write_text(run.stdout + run.stderr, encoding="utf-8")
     lines = [
         f"# schemathesis, long run ({time.strftime('%Y-%m-%d %H:%M')})",
         "",
@@ -56,7 +65,8 @@ def main() -> int:
         "",
     ]
     if failures:
-        lines += ["Failures:", "", *[f"    {f}" for f in failures], ""]
+        lines += ["Failures:", "", *[f"    {f}" for f in failures], "", "What was found:", ""]
+        lines += [f"    {f}" for f in found[:60]] + ["", f"Full output: {LOG.relative_to(ROOT)}", ""]
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
     print(f"written to {RESULTS.relative_to(ROOT)}")
